@@ -1,0 +1,185 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.fields import EncryptedTextField, KeyedHashField
+from crm.models import Dealership
+from crm.validators import mask_id_number, validate_id_number, validate_mobile
+
+
+class Customer(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "male", _("Male")
+        FEMALE = "female", _("Female")
+        UNKNOWN = "unknown", _("Unknown")
+
+    class Source(models.TextChoices):
+        BOUGHT_HERE = "bought_here", _("Bought the car here")
+        FIRST_VISIT = "first_visit", _("First visit with a car bought elsewhere")
+        CAMPAIGN = "campaign", _("Campaign")
+        REFERRAL = "referral", _("Referral")
+
+    class Channel(models.TextChoices):
+        CALL = "call", _("Phone call")
+        SMS = "sms", _("SMS")
+        WECHAT = "wechat", _("WeChat")
+        EMAIL = "email", _("Email")
+
+    class Occupation(models.TextChoices):
+        TEACHER = "teacher", _("Teacher")
+        DOCTOR = "doctor", _("Doctor / nurse")
+        CIVIL_SERVANT = "civil_servant", _("Civil servant")
+        ENTERPRISE = "enterprise", _("Company employee")
+        BUSINESS_OWNER = "business_owner", _("Business owner")
+        SOLDIER = "soldier", _("Armed forces")
+        DRIVER = "driver", _("Professional driver")
+        FREELANCE = "freelance", _("Freelancer")
+        RETIRED = "retired", _("Retired")
+        STUDENT = "student", _("Student")
+        OTHER = "other", _("Other")
+
+    class Education(models.TextChoices):
+        SECONDARY = "secondary", _("Secondary school or below")
+        COLLEGE = "college", _("College")
+        BACHELOR = "bachelor", _("Bachelor")
+        POSTGRADUATE = "postgraduate", _("Postgraduate")
+
+    class IncomeBand(models.TextChoices):
+        LOW = "low", _("Under 100k yuan a year")
+        MIDDLE = "middle", _("100k–300k yuan a year")
+        HIGH = "high", _("300k–1M yuan a year")
+        VERY_HIGH = "very_high", _("Over 1M yuan a year")
+
+    class ValueTier(models.TextChoices):
+        A = "A", _("A – loyal")
+        B = "B", _("B – opportunity")
+        C = "C", _("C – marginal")
+        D = "D", _("D – lost")
+
+    class ChurnState(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        LOST = "lost", _("Lost")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        MOVED = "moved", _("Moved away")
+        DECEASED = "deceased", _("Deceased")
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="customers"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("mobile"), max_length=11, validators=[validate_mobile], db_index=True)
+    id_number = EncryptedTextField(
+        _("ID number"), blank=True, validators=[validate_id_number], help_text=_("Stored encrypted; shown masked.")
+    )
+    id_number_hash = KeyedHashField(_("ID number lookup hash"), source="id_number")
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
+    occupation = models.CharField(_("occupation"), max_length=20, choices=Occupation.choices, blank=True)
+    employer = models.CharField(_("employer"), max_length=100, blank=True)
+    education = models.CharField(_("education"), max_length=20, choices=Education.choices, blank=True)
+    income_band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices, blank=True)
+    hobbies = models.CharField(_("hobbies"), max_length=200, blank=True)
+    province = models.CharField(_("province"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True, db_index=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    address = models.CharField(_("home address"), max_length=200, blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.CALL
+    )
+    birthday = models.DateField(_("birthday (solar)"), null=True, blank=True)
+    lunar_birthday_month = models.PositiveSmallIntegerField(_("lunar birthday month"), null=True, blank=True)
+    lunar_birthday_day = models.PositiveSmallIntegerField(_("lunar birthday day"), null=True, blank=True)
+    lunar_birthday_leap = models.BooleanField(_("lunar birthday in a leap month"), default=False)
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.BOUGHT_HERE)
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+    )
+    value_tier = models.CharField(_("value tier"), max_length=1, choices=ValueTier.choices, default=ValueTier.B)
+    churn_state = models.CharField(
+        _("churn state"), max_length=10, choices=ChurnState.choices, default=ChurnState.ACTIVE
+    )
+    last_visit_date = models.DateField(_("last visit"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Observations gathered at contacts (seed 001 "观察信息").
+    traits = models.TextField(_("traits"), blank=True)
+    interests = models.TextField(_("interests"), blank=True)
+    typical_events = models.TextField(_("typical events"), blank=True)
+    visit_pattern = models.TextField(_("visit pattern"), blank=True)
+    payment_habits = models.TextField(_("payment habits"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["dealership", "value_tier"], name="customer_store_tier"),
+            models.Index(fields=["dealership", "advisor"], name="customer_store_advisor"),
+            models.Index(fields=["dealership", "last_visit_date"], name="customer_store_last_visit"),
+            models.Index(fields=["name"], name="customer_name"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lunar_birthday_month__isnull=True)
+                | models.Q(lunar_birthday_month__gte=1, lunar_birthday_month__lte=12),
+                name="customer_lunar_month_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lunar_birthday_day__isnull=True)
+                | models.Q(lunar_birthday_day__gte=1, lunar_birthday_day__lte=30),
+                name="customer_lunar_day_range",
+            ),
+            # A lunar birthday is a month and a day, or nothing at all.
+            models.CheckConstraint(
+                condition=models.Q(lunar_birthday_month__isnull=True, lunar_birthday_day__isnull=True)
+                | models.Q(lunar_birthday_month__isnull=False, lunar_birthday_day__isnull=False),
+                name="customer_lunar_birthday_complete",
+            ),
+            models.CheckConstraint(condition=models.Q(value_tier__in=["A", "B", "C", "D"]), name="customer_tier_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def title(self) -> str:
+        """先生 / 女士, as a care script addresses the customer."""
+        if self.gender == self.Gender.FEMALE:
+            return str(_("Ms."))
+        if self.gender == self.Gender.MALE:
+            return str(_("Mr."))
+        return ""
+
+    def clean(self) -> None:
+        if (self.lunar_birthday_month is None) != (self.lunar_birthday_day is None):
+            raise ValidationError(
+                {"lunar_birthday_day": _("Give both the month and the day of the lunar birthday, or neither.")}
+            )
+        if self.advisor_id and self.advisor and self.advisor.dealership_id not in (None, self.dealership_id):
+            raise ValidationError({"advisor": _("The advisor works at another dealership.")})

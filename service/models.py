@@ -1,0 +1,174 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Dealership
+from customers.models import Customer
+from vehicles.models import Vehicle
+
+
+class RepairOrder(models.Model):
+    """A repair order (派工单). ``total_amount`` is labour plus parts, held by the database."""
+
+    class Kind(models.TextChoices):
+        MAINTENANCE = "maintenance", _("Maintenance")
+        REPAIR = "repair", _("Repair")
+        WARRANTY = "warranty", _("Warranty")
+        ACCIDENT = "accident", _("Accident / insurance")
+        BODYWORK = "bodywork", _("Bodywork and paint")
+        ACCESSORY = "accessory", _("Accessories and decoration")
+        ACTIVITY = "activity", _("Activity / event")
+
+    class Payer(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        INSURER = "insurer", _("Insurer")
+        MANUFACTURER = "manufacturer", _("Manufacturer (warranty)")
+        INTERNAL = "internal", _("Internal")
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="repair_orders"
+    )
+    number = models.CharField(_("RO number"), max_length=30)
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="repair_orders"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="repair_orders"
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repair_orders",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    opened_at = models.DateTimeField(_("opened at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    mileage = models.PositiveIntegerField(_("mileage (km)"))
+    payer = models.CharField(_("paid by"), max_length=20, choices=Payer.choices, default=Payer.CUSTOMER)
+    work_done = models.TextField(_("work done"), blank=True)
+    labor_amount = models.DecimalField(_("labour amount"), max_digits=10, decimal_places=2, default=0)
+    parts_amount = models.DecimalField(_("parts amount"), max_digits=10, decimal_places=2, default=0)
+    total_amount = models.DecimalField(_("total amount"), max_digits=10, decimal_places=2, default=0)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("repair order")
+        verbose_name_plural = _("repair orders")
+        ordering = ["-opened_at", "-pk"]
+        indexes = [
+            models.Index(fields=["vehicle", "opened_at"], name="ro_vehicle_opened"),
+            models.Index(fields=["customer", "opened_at"], name="ro_customer_opened"),
+            models.Index(fields=["dealership", "kind", "closed_at"], name="ro_store_kind_closed"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["dealership", "number"], name="ro_number_unique_per_dealership"),
+            models.CheckConstraint(
+                condition=Q(labor_amount__gte=0, parts_amount__gte=0, total_amount__gte=0),
+                name="ro_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_amount=F("labor_amount") + F("parts_amount")), name="ro_total_is_sum"
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")), name="ro_closed_after_opened"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class RepairLine(models.Model):
+    """One labour or parts line. A technician's recommendation the customer turned
+    down stays on the order as ``declined`` with its quoted price, so care can
+    come back to it."""
+
+    class LineType(models.TextChoices):
+        LABOR = "labor", _("Labour")
+        PART = "part", _("Part")
+
+    class Status(models.TextChoices):
+        DONE = "done", _("Done")
+        RECOMMENDED = "recommended", _("Recommended")
+        DECLINED = "declined", _("Declined by customer")
+
+    repair_order = models.ForeignKey(
+        RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="lines"
+    )
+    line_type = models.CharField(_("type"), max_length=10, choices=LineType.choices, default=LineType.LABOR)
+    description = models.CharField(_("description"), max_length=200)
+    part_number = models.CharField(_("part number"), max_length=40, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=8, decimal_places=2, default=1)
+    amount = models.DecimalField(_("amount charged"), max_digits=10, decimal_places=2, default=0)
+    quoted_amount = models.DecimalField(_("quoted price"), max_digits=10, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DONE)
+
+    dealership_path = "repair_order__dealership"
+
+    class Meta:
+        verbose_name = _("repair line")
+        verbose_name_plural = _("repair lines")
+        ordering = ["repair_order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, amount__gte=0) & (Q(quoted_amount__isnull=True) | Q(quoted_amount__gte=0)),
+                name="repair_line_amounts_non_negative",
+            ),
+            # Nothing is charged for work the customer declined or has not yet accepted.
+            models.CheckConstraint(condition=Q(status="done") | Q(amount=0), name="repair_line_only_done_is_charged"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CONFIRMED = "confirmed", _("Confirmed")
+        ARRIVED = "arrived", _("Arrived")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="appointments", null=True, blank=True
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments",
+    )
+    scheduled_at = models.DateTimeField(_("scheduled at"))
+    kind = models.CharField(_("for"), max_length=20, choices=RepairOrder.Kind.choices, default=RepairOrder.Kind.MAINTENANCE)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["scheduled_at"]
+        indexes = [models.Index(fields=["dealership", "scheduled_at"], name="appointment_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.scheduled_at:%Y-%m-%d %H:%M}"
