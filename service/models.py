@@ -157,7 +157,9 @@ class Appointment(models.Model):
         related_name="appointments",
     )
     scheduled_at = models.DateTimeField(_("scheduled at"))
-    kind = models.CharField(_("for"), max_length=20, choices=RepairOrder.Kind.choices, default=RepairOrder.Kind.MAINTENANCE)
+    kind = models.CharField(
+        _("for"), max_length=20, choices=RepairOrder.Kind.choices, default=RepairOrder.Kind.MAINTENANCE
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

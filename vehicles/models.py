@@ -70,13 +70,9 @@ class Vehicle(models.Model):
         SOLD = "sold", _("Sold on")
         SCRAPPED = "scrapped", _("Scrapped")
 
-    customer = models.ForeignKey(
-        Customer, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="vehicles"
-    )
+    customer = models.ForeignKey(Customer, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="vehicles")
     vin = models.CharField(_("VIN"), max_length=17, unique=True, validators=[validate_vin])
-    model = models.ForeignKey(
-        VehicleModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="vehicles"
-    )
+    model = models.ForeignKey(VehicleModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="vehicles")
     plate_number = models.CharField(
         _("plate number"), max_length=8, blank=True, validators=[validate_plate], db_index=True
     )

@@ -1,1 +1,8 @@
-urlpatterns = []
+from django.urls import path
+
+from vehicles import views
+
+app_name = "vehicles"
+urlpatterns = [
+    path("<int:pk>/", views.vehicle_detail_view, name="detail"),
+]

@@ -9,3 +9,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CRM_FIELD_ENCRYPTION_KEY = env("CRM_FIELD_ENCRYPTION_KEY", default="local-only-field-key")
 CRM_ID_HASH_KEY = env("CRM_ID_HASH_KEY", default="local-only-hash-key")
 LOGGING["handlers"]["console"]["formatter"] = env("CRM_LOG_FORMAT", default="plain")  # noqa: F405
+
+# Whitenoise serves from the finders here; it only wants STATIC_ROOT to exist.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

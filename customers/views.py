@@ -1,0 +1,46 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from customers.forms import CustomerSearchForm
+from customers.models import Customer
+from customers.selectors import CustomerFilters, customer_get_for_user, customer_list
+
+PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def customer_list_view(request: HttpRequest) -> HttpResponse:
+    form = CustomerSearchForm(request.GET)
+    filters = CustomerFilters(**form.cleaned_data) if form.is_valid() else CustomerFilters()
+    if request.GET.get("mine") and request.user.role == request.user.Role.ADVISOR:
+        filters = CustomerFilters(**{**filters.__dict__, "advisor_id": request.user.pk})
+    page = Paginator(customer_list(user=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/customer_list.html", {"form": form, "page": page, "filters": filters})
+
+
+@login_required
+@require_GET
+def customer_search_view(request: HttpRequest) -> HttpResponse:
+    """The global search box: name, mobile, plate or VIN."""
+    q = request.GET.get("q", "").strip()[:50]
+    page = None
+    if q:
+        results = customer_list(user=request.user, filters=CustomerFilters(q=q))
+        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/search.html", {"q": q, "page": page})
+
+
+@login_required
+@require_GET
+def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    customer: Customer = customer_get_for_user(user=request.user, pk=pk)
+    repair_orders = customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:20]
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {"customer": customer, "vehicles": customer.vehicles.all(), "repair_orders": repair_orders},
+    )

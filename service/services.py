@@ -1,0 +1,99 @@
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from service.models import RepairLine, RepairOrder
+from vehicles.models import MileageReading
+from vehicles.services import mileage_record
+
+
+def repair_order_open(
+    *,
+    vehicle,
+    number: str,
+    kind: str,
+    opened_at: datetime.datetime,
+    mileage: int,
+    advisor=None,
+    payer: str = RepairOrder.Payer.CUSTOMER,
+    work_done: str = "",
+) -> RepairOrder:
+    """Open a repair order for a car; its owner and dealership come from the car."""
+    customer = vehicle.customer
+    order = RepairOrder(
+        dealership_id=customer.dealership_id,
+        customer=customer,
+        vehicle=vehicle,
+        number=number,
+        kind=kind,
+        opened_at=opened_at,
+        mileage=mileage,
+        advisor=advisor,
+        payer=payer,
+        work_done=work_done,
+    )
+    order.full_clean()
+    with transaction.atomic():
+        order.save()
+        mileage_record(
+            vehicle=vehicle,
+            read_on=timezone.localtime(opened_at).date(),
+            mileage=mileage,
+            source=MileageReading.Source.REPAIR_ORDER,
+        )
+    return order
+
+
+def repair_line_add(
+    *,
+    repair_order: RepairOrder,
+    description: str,
+    line_type: str = RepairLine.LineType.LABOR,
+    amount: Decimal = Decimal("0"),
+    status: str = RepairLine.Status.DONE,
+    quoted_amount: Decimal | None = None,
+    part_number: str = "",
+    quantity: Decimal = Decimal("1"),
+) -> RepairLine:
+    if status != RepairLine.Status.DONE and amount:
+        raise ValidationError({"amount": _("Only work that was done is charged.")}, code="charged_not_done")
+    line = RepairLine(
+        repair_order=repair_order,
+        description=description,
+        line_type=line_type,
+        amount=amount,
+        status=status,
+        quoted_amount=quoted_amount,
+        part_number=part_number,
+        quantity=quantity,
+    )
+    line.full_clean()
+    line.save()
+    return line
+
+
+def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetime) -> RepairOrder:
+    """Close the order: amounts are summed from its done lines, and the customer's
+    last visit moves forward."""
+    if closed_at < repair_order.opened_at:
+        raise ValidationError({"closed_at": _("An order cannot close before it opened.")}, code="closed_before_opened")
+    with transaction.atomic():
+        order = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
+        done = order.lines.filter(status=RepairLine.Status.DONE)
+        order.labor_amount = sum((ln.amount for ln in done if ln.line_type == RepairLine.LineType.LABOR), Decimal("0"))
+        order.parts_amount = sum((ln.amount for ln in done if ln.line_type == RepairLine.LineType.PART), Decimal("0"))
+        order.total_amount = order.labor_amount + order.parts_amount
+        order.closed_at = closed_at
+        order.save(update_fields=["labor_amount", "parts_amount", "total_amount", "closed_at"])
+        visit = timezone.localtime(order.opened_at).date()
+        Customer.objects.filter(pk=order.customer_id).filter(
+            Q(last_visit_date__isnull=True) | Q(last_visit_date__lt=visit)
+        ).update(last_visit_date=visit)
+    repair_order.refresh_from_db()
+    return repair_order
