@@ -1,0 +1,72 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from customers.models import Customer
+
+MODELS = [m for m in admin.site._registry if m._meta.app_label in {"crm", "customers", "vehicles", "service"}]
+
+
+def admin_url(model, action, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_every_admin_page_renders_for_the_group_admin(client, group_admin, vehicle, model):
+    client.force_login(group_admin)
+    assert client.get(admin_url(model, "changelist")).status_code == 200
+    assert client.get(admin_url(model, "changelist"), {"q": "沪AD"}).status_code == 200
+    assert client.get(admin_url(model, "add")).status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_managers_can_browse_every_admin_list(client, manager, vehicle, model):
+    client.force_login(manager)
+    assert client.get(admin_url(model, "changelist")).status_code == 200
+
+
+def test_admin_finds_a_customer_by_plate_vin_and_full_id_number(client, group_admin, customer, vehicle):
+    customer.id_number = "310101199001011234"
+    customer.save()
+    client.force_login(group_admin)
+    for q in ["沪AD12345", vehicle.vin, "13912345678", "李雷", "310101199001011234"]:
+        response = client.get(admin_url(Customer, "changelist"), {"q": q})
+        assert list(response.context["cl"].result_list) == [customer], q
+
+
+def test_admin_form_keeps_the_id_number_and_never_shows_it(client, group_admin, customer):
+    customer.id_number = "310101199001011234"
+    customer.save()
+    client.force_login(group_admin)
+    page = client.get(admin_url(Customer, "change", customer.pk)).content.decode()
+    assert "310101199001011234" not in page
+    assert "3101**********1234" in page
+
+
+def test_admin_form_shows_a_translated_error_and_saves_nothing(client, group_admin, customer):
+    client.force_login(group_admin)
+    data = {
+        "dealership": customer.dealership_id,
+        "name": "李雷",
+        "phone": "12345",
+        "id_number": "310101199001011235",
+        "gender": "male",
+        "preferred_channel": "call",
+        "source": "bought_here",
+        "status": "active",
+        "vehicles-TOTAL_FORMS": "0",
+        "vehicles-INITIAL_FORMS": "0",
+    }
+    response = client.post(admin_url(Customer, "change", customer.pk), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "请输入中国大陆手机号" in page
+    assert "身份证号校验位不正确" in page
+    assert Customer.objects.get(pk=customer.pk).phone == "13912345678"
+
+
+def test_manager_cannot_edit_the_model_catalogue_or_stores(client, manager, vehicle):
+    client.force_login(manager)
+    response = client.get(admin_url(type(vehicle.model), "change", vehicle.model.pk))
+    assert response.status_code == 200
+    assert 'name="_save"' not in response.content.decode()
