@@ -23,7 +23,7 @@ LOGGING["handlers"]["console"]["formatter"] = "plain"  # noqa: F405
 # The test broker gets its own folders, apart from make run's.
 CELERY_BROKER_DIR = VAR_DIR / "test-broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
-    CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),

@@ -15,7 +15,7 @@ _ENTRY = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$')
 def read_po(path: Path) -> list[dict]:
     """A small .po reader: enough to list entries, their flags and translations."""
     entries, current, key, flags = [], {}, None, set()
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
             if current:
                 entries.append({**current, "flags": flags})

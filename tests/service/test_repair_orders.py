@@ -22,9 +22,7 @@ def test_closing_sums_done_lines_records_mileage_and_moves_last_visit(vehicle, a
     order = repair_order_open(vehicle=vehicle, number="RO-1", kind="maintenance", opened_at=at(3), mileage=15000)
     repair_line_add(repair_order=order, description="机油机滤更换", line_type="labor", amount=Decimal("180.00"))
     repair_line_add(repair_order=order, description="机油 5W-30", line_type="part", amount=Decimal("420.50"))
-    repair_line_add(
-        repair_order=order, description="刹车片更换", status="declined", quoted_amount=Decimal("860.00")
-    )
+    repair_line_add(repair_order=order, description="刹车片更换", status="declined", quoted_amount=Decimal("860.00"))
 
     repair_order_close(repair_order=order, closed_at=at(3, 15))
 
@@ -44,7 +42,10 @@ def test_closing_sums_done_lines_records_mileage_and_moves_last_visit(vehicle, a
 def test_late_night_order_counts_on_the_shanghai_date(vehicle):
     # 23:30 in Shanghai is 15:30 UTC the same day; 00:30 is the previous UTC day.
     order = repair_order_open(
-        vehicle=vehicle, number="RO-2", kind="repair", opened_at=datetime.datetime(2025, 9, 4, 0, 30, tzinfo=SH),
+        vehicle=vehicle,
+        number="RO-2",
+        kind="repair",
+        opened_at=datetime.datetime(2025, 9, 4, 0, 30, tzinfo=SH),
         mileage=100,
     )
     repair_order_close(repair_order=order, closed_at=datetime.datetime(2025, 9, 4, 2, 0, tzinfo=SH))
@@ -55,8 +56,13 @@ def test_an_older_order_does_not_move_last_visit_back(vehicle):
     new = repair_order_open(vehicle=vehicle, number="RO-3", kind="maintenance", opened_at=at(10), mileage=2000)
     repair_order_close(repair_order=new, closed_at=at(10, 12))
     old = RepairOrder.objects.create(
-        dealership=vehicle.customer.dealership, customer=vehicle.customer, vehicle=vehicle, number="RO-0",
-        kind="repair", opened_at=at(1), mileage=1000,
+        dealership=vehicle.customer.dealership,
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        number="RO-0",
+        kind="repair",
+        opened_at=at(1),
+        mileage=1000,
     )
     repair_order_close(repair_order=old, closed_at=at(1, 12))
     assert Customer.objects.get(pk=vehicle.customer_id).last_visit_date == datetime.date(2025, 9, 10)
@@ -66,12 +72,22 @@ def test_ro_number_is_unique_per_dealership_only(vehicle):
     repair_order_open(vehicle=vehicle, number="RO-9", kind="repair", opened_at=at(1), mileage=10)
     with pytest.raises(IntegrityError), transaction.atomic():
         RepairOrder.objects.create(
-            dealership=vehicle.customer.dealership, customer=vehicle.customer, vehicle=vehicle, number="RO-9",
-            kind="repair", opened_at=at(2), mileage=20,
+            dealership=vehicle.customer.dealership,
+            customer=vehicle.customer,
+            vehicle=vehicle,
+            number="RO-9",
+            kind="repair",
+            opened_at=at(2),
+            mileage=20,
         )
     RepairOrder.objects.create(
-        dealership=DealershipFactory(code="other"), customer=vehicle.customer, vehicle=vehicle, number="RO-9",
-        kind="repair", opened_at=at(2), mileage=20,
+        dealership=DealershipFactory(code="other"),
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        number="RO-9",
+        kind="repair",
+        opened_at=at(2),
+        mileage=20,
     )
 
 
@@ -85,8 +101,14 @@ def test_ro_number_is_unique_per_dealership_only(vehicle):
 def test_database_refuses_negative_or_inconsistent_amounts(vehicle, amounts):
     with pytest.raises(IntegrityError), transaction.atomic():
         RepairOrder.objects.create(
-            dealership=vehicle.customer.dealership, customer=vehicle.customer, vehicle=vehicle, number="RO-X",
-            kind="repair", opened_at=at(1), mileage=10, **amounts,
+            dealership=vehicle.customer.dealership,
+            customer=vehicle.customer,
+            vehicle=vehicle,
+            number="RO-X",
+            kind="repair",
+            opened_at=at(1),
+            mileage=10,
+            **amounts,
         )
 
 
