@@ -18,9 +18,7 @@ def foreign_customer(foreign_vehicle):
 
 
 @pytest.mark.parametrize("who", ["advisor", "manager"])
-def test_pages_of_another_store_are_404(
-    client, request, who, customer, vehicle, foreign_customer, foreign_vehicle
-):
+def test_pages_of_another_store_are_404(client, request, who, customer, vehicle, foreign_customer, foreign_vehicle):
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("customers:detail", args=[customer.pk])).status_code == 200
     assert client.get(reverse("vehicles:detail", args=[vehicle.pk])).status_code == 200
