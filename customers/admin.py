@@ -30,6 +30,8 @@ class CustomerAdmin(ScopedAdmin):
         "churn_state",
         "dealership",
         ("advisor", admin.RelatedOnlyFieldListFilter),
+        "vehicles__usage",
+        "vehicles__model__brand",
         "source",
         "occupation",
         "marketing_consent",

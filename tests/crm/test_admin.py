@@ -70,3 +70,14 @@ def test_manager_cannot_edit_the_model_catalogue_or_stores(client, manager, vehi
     response = client.get(admin_url(type(vehicle.model), "change", vehicle.model.pk))
     assert response.status_code == 200
     assert 'name="_save"' not in response.content.decode()
+
+
+def test_admin_filters_customers_by_vehicle_usage(client, manager, customer, vehicle):
+    from tests.customers.factories import CustomerFactory
+    from tests.vehicles.factories import VehicleFactory
+
+    taxi_owner = CustomerFactory(dealership=customer.dealership, name="出租车司机")
+    VehicleFactory(customer=taxi_owner, usage="commercial")
+    client.force_login(manager)
+    response = client.get(admin_url(Customer, "changelist"), {"vehicles__usage__exact": "commercial"})
+    assert list(response.context["cl"].result_list) == [taxi_owner]
