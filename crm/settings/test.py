@@ -28,8 +28,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        # Without this kombu writes its control exchange into the working directory.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 
 # Whitenoise serves from the finders here; it only wants STATIC_ROOT to exist.
