@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Dealership
@@ -71,8 +72,10 @@ class RepairOrder(models.Model):
                 condition=Q(labor_amount__gte=0, parts_amount__gte=0, total_amount__gte=0),
                 name="ro_amounts_non_negative",
             ),
+            # Round: SQLite adds decimals in binary floating point (0.10 + 0.20
+            # != 0.30 there); PostgreSQL's numeric is exact either way.
             models.CheckConstraint(
-                condition=Q(total_amount=F("labor_amount") + F("parts_amount")), name="ro_total_is_sum"
+                condition=Q(total_amount=Round(F("labor_amount") + F("parts_amount"), 2)), name="ro_total_is_sum"
             ),
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")), name="ro_closed_after_opened"

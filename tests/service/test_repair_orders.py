@@ -123,3 +123,22 @@ def test_vin_is_unique(vehicle):
         Vehicle.objects.create(
             customer=vehicle.customer, vin=vehicle.vin, model=vehicle.model, purchase_date=datetime.date(2024, 1, 1)
         )
+
+
+@pytest.mark.parametrize(("labour", "parts"), [("0.10", "0.20"), ("180.10", "420.20"), ("99999.99", "0.01")])
+def test_cent_amounts_add_up_on_every_database(vehicle, labour, parts):
+    # 0.10 + 0.20 is 0.30000000000000004 in binary floating point, which is
+    # how SQLite evaluates a CHECK; the constraint must still accept 0.30.
+    total = {"0.10": "0.30", "180.10": "600.30", "99999.99": "100000.00"}[labour]
+    RepairOrder.objects.create(
+        dealership=vehicle.customer.dealership,
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        number=f"RO-{labour}",
+        kind="repair",
+        opened_at=at(1),
+        mileage=10,
+        labor_amount=Decimal(labour),
+        parts_amount=Decimal(parts),
+        total_amount=Decimal(total),
+    )
