@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 
 from crm.tenancy import get_for_user_or_404, scope_for_user
-from crm.validators import normalize_plate, normalize_vin
+from crm.validators import PLATE_PROVINCES, normalize_plate, normalize_vin
 from customers.models import Customer
 
 
@@ -25,7 +25,8 @@ def customer_search_q(q: str) -> Q:
     if digits.isdigit():
         condition |= Q(phone__contains=digits)
     plate = normalize_plate(q)
-    if len(plate) >= 3:
+    # "沪A" is already a useful plate prefix; two Latin characters are not.
+    if len(plate) >= 3 or plate[:1] in PLATE_PROVINCES:
         condition |= Q(vehicles__plate_number__icontains=plate)
     vin = normalize_vin(q)
     if len(vin) >= 6:
