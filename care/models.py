@@ -1,1 +1,280 @@
-# Models arrive with their issues (see issues list).
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Dealership
+from customers.models import Customer
+from service.models import Appointment, RepairOrder
+from vehicles.models import Vehicle
+
+
+class CareKind(models.TextChoices):
+    MAINTENANCE = "maintenance", _("Maintenance due")
+    MILEAGE_MILESTONE = "mileage_milestone", _("Mileage milestone")
+    WARRANTY_EXPIRY = "warranty_expiry", _("Warranty expiry")
+    INSURANCE = "insurance", _("Insurance renewal")
+    INSPECTION = "inspection", _("Annual inspection")
+    BIRTHDAY = "birthday", _("Birthday")
+    HOLIDAY = "holiday", _("Holiday greeting")
+    WEATHER = "weather", _("Severe weather")
+    NEW_CAR_DAY3 = "new_car_day3", _("New car: day-3 call")
+    NEW_CAR_DAY7 = "new_car_day7", _("New car: day-7 questionnaire")
+    POST_REPAIR_DAY3 = "post_repair_day3", _("After repair: day-3 call")
+    DECLINED_SERVICE = "declined_service", _("Declined work")
+    APPOINTMENT_CONFIRM = "appointment_confirm", _("Appointment confirmation")
+    SEASONAL = "seasonal", _("Seasonal campaign")
+    RECALL = "recall", _("Recall")
+    WINBACK = "winback", _("Win-back call")
+
+
+class Channel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+
+
+class CareRule(models.Model):
+    """When, how and with which words a kind of care touch is made.
+
+    A rule without a dealership is the group default; a dealership's rule of the
+    same kind and name replaces it for that dealership.
+    """
+
+    dealership = models.ForeignKey(
+        Dealership,
+        verbose_name=_("dealership"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="care_rules",
+        help_text=_("Empty: the group default, used by every dealership without its own rule of this name."),
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=CareKind.choices)
+    name = models.CharField(_("name"), max_length=80)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.CALL)
+    lead_days = models.PositiveSmallIntegerField(
+        _("lead days"), default=7, help_text=_("How many days before the event the touch is made.")
+    )
+    cadence_days = models.JSONField(
+        _("cadence"),
+        default=list,
+        blank=True,
+        help_text=_("Further contacts, in days before the event, e.g. [45, 33, 30]. Empty: one contact at lead days."),
+    )
+    expiry_days = models.PositiveSmallIntegerField(
+        _("expires after (days)"), default=14, help_text=_("Days after the event when an unworked touch expires.")
+    )
+    message_template = models.TextField(_("message template"), blank=True)
+    call_script = models.TextField(_("call script"), blank=True)
+    target_tiers = models.CharField(
+        _("value tiers"), max_length=4, default="ABCD", help_text=_("Letters of the tiers to contact, e.g. ABC.")
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=50, help_text=_("0–100; higher comes first."))
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("care rule")
+        verbose_name_plural = _("care rules")
+        ordering = ["kind", "name", "dealership"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealership", "kind", "name"],
+                condition=Q(dealership__isnull=False),
+                name="care_rule_unique_per_dealership",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "name"], condition=Q(dealership__isnull=True), name="care_rule_unique_group_default"
+            ),
+            models.CheckConstraint(condition=Q(priority__lte=100), name="care_rule_priority_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from care.templating import validate_template
+
+        errors = {}
+        for field in ("message_template", "call_script"):
+            try:
+                validate_template(getattr(self, field))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        tiers = set(self.target_tiers or "")
+        if not tiers or not tiers <= set("ABCD"):
+            errors["target_tiers"] = [_("Use the letters A, B, C and D.")]
+        cadence = self.cadence_days or []
+        if not isinstance(cadence, list) or not all(isinstance(d, int) and d >= 0 for d in cadence):
+            errors["cadence_days"] = [_("A list of whole days before the event, such as [45, 33, 30].")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def steps(self) -> list[int]:
+        """Days before the event for each contact, earliest first."""
+        return sorted(set(self.cadence_days or [self.lead_days]), reverse=True)
+
+
+class CareTask(models.Model):
+    """One care touch, for one occasion (a service cycle, a birthday, an expiry date).
+
+    The unique constraints on (rule, customer, vehicle, occasion), not a lock,
+    make a rerun or two beat runs at once create nothing twice.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        BOOKED = "booked", _("Appointment booked")
+        NOT_REACHED = "not_reached", _("Not reached")
+        DECLINED = "declined", _("Not interested")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        FULFILLED = "fulfilled", _("Fulfilled (customer came in)")
+        SUPERSEDED = "superseded", _("Superseded by a later contact")
+        EXPIRED = "expired", _("Expired")
+        INAPPLICABLE = "inapplicable", _("No longer applicable")
+
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="care_tasks"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.CASCADE, null=True, blank=True, related_name="care_tasks"
+    )
+    rule = models.ForeignKey(CareRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="tasks")
+    kind = models.CharField(_("kind"), max_length=24, choices=CareKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    occasion = models.CharField(_("occasion"), max_length=80)
+    step = models.PositiveSmallIntegerField(_("contact number"), default=1)
+    event_date = models.DateField(
+        _("event date"), help_text=_("The date the touch is about: expiry, due date, birthday.")
+    )
+    due_date = models.DateField(_("contact on"))
+    expires_on = models.DateField(_("expires on"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="care_tasks",
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=50)
+    subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("E.g. the declined work item."))
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2, null=True, blank=True)
+    repair_order = models.ForeignKey(
+        RepairOrder,
+        verbose_name=_("source repair order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="care_tasks",
+    )
+    appointment = models.ForeignKey(
+        Appointment, verbose_name=_("appointment"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    converted_repair_order = models.ForeignKey(
+        RepairOrder,
+        verbose_name=_("visit that followed"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="converted_care_tasks",
+    )
+    created_on = models.DateField(_("generated for"), help_text=_("The day whose morning run created the touch."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("care task")
+        verbose_name_plural = _("care tasks")
+        ordering = ["due_date", "-priority", "pk"]
+        indexes = [
+            models.Index(fields=["assigned_to", "status", "due_date"], name="caretask_queue"),
+            models.Index(fields=["dealership", "status", "due_date"], name="caretask_store_queue"),
+            models.Index(fields=["status", "expires_on"], name="caretask_expiry"),
+            models.Index(fields=["customer", "status"], name="caretask_customer_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "customer", "vehicle", "occasion"],
+                condition=Q(vehicle__isnull=False),
+                name="caretask_once_per_vehicle_occasion",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "customer", "occasion"],
+                condition=Q(vehicle__isnull=True),
+                name="caretask_once_per_customer_occasion",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", outcome="") | ~Q(status="open"), name="caretask_open_has_no_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.customer_id} · {self.due_date}"
+
+
+class CareOptOut(models.Model):
+    """A customer turned off one kind of care (or one channel of it), with the reason."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="care_opt_outs"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=24, choices=CareKind.choices, blank=True, help_text=_("Empty: all kinds.")
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, blank=True, help_text=_("Empty: every channel.")
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+
+    dealership_path = "customer__dealership"
+
+    class Meta:
+        verbose_name = _("care opt-out")
+        verbose_name_plural = _("care opt-outs")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind", "channel"], name="care_opt_out_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind or '*'}/{self.channel or '*'}"
+
+
+class Holiday(models.Model):
+    """A day of the official holiday calendar: a day off, or a working day moved
+    to a weekend (调休). Seeded from chinesecalendar; admins add each new year
+    when the State Council publishes it."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    is_day_off = models.BooleanField(_("day off"), default=True, help_text=_("Unticked: an adjusted working day."))
+
+    class Meta:
+        verbose_name = _("holiday calendar day")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

@@ -3,14 +3,20 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, DateField, F, FloatField, OuterRef, Q, Subquery, When
+from django.db.models.functions import Cast, Coalesce, Round, TruncDate
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.sql import DaysBetween
 from customers.models import Customer
 from service.models import RepairLine, RepairOrder
-from vehicles.models import MileageReading
+from vehicles.models import MileageReading, Vehicle
 from vehicles.services import mileage_record
+
+# Less odometer history than this says little about how much a car is driven.
+MIN_SPAN_DAYS = 30
 
 
 def repair_order_open(
@@ -97,3 +103,35 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
         ).update(last_visit_date=visit)
     repair_order.refresh_from_db()
     return repair_order
+
+
+def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> int:
+    """Recompute each car's latest reading, last maintenance and km per day in one UPDATE.
+
+    km per day is the slope from the first to the latest odometer reading;
+    with less than ``MIN_SPAN_DAYS`` of history it stays empty and generators
+    fall back to ``CRM_DEFAULT_KM_PER_DAY``.
+    """
+    maintenance = RepairOrder.objects.filter(vehicle=OuterRef("pk"), kind=RepairOrder.Kind.MAINTENANCE).order_by(
+        "-opened_at", "-pk"
+    )
+    readings = MileageReading.objects.filter(vehicle=OuterRef("pk"))
+    first = readings.order_by("read_on", "mileage")
+    last = readings.order_by("-read_on", "-mileage")
+    span = DaysBetween(Subquery(last.values("read_on")[:1]), Subquery(first.values("read_on")[:1]))
+    slope = Cast(Subquery(last.values("mileage")[:1]) - Subquery(first.values("mileage")[:1]), FloatField()) / Cast(
+        span, FloatField()
+    )
+    vehicles = Vehicle.objects.all()
+    if vehicle_ids is not None:
+        vehicles = vehicles.filter(pk__in=vehicle_ids)
+    return vehicles.update(
+        last_maintenance_date=Subquery(
+            maintenance.annotate(day=TruncDate("opened_at")).values("day")[:1], output_field=DateField()
+        ),
+        last_maintenance_mileage=Subquery(maintenance.values("mileage")[:1]),
+        # Readings may arrive in bulk (DMS import), past mileage_record.
+        current_mileage=Coalesce(Subquery(last.values("mileage")[:1]), F("current_mileage")),
+        current_mileage_date=Coalesce(Subquery(last.values("read_on")[:1]), F("current_mileage_date")),
+        km_per_day=Case(When(GreaterThanOrEqual(span, MIN_SPAN_DAYS), then=Round(slope, 1)), default=None),
+    )

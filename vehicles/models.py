@@ -87,6 +87,13 @@ class Vehicle(models.Model):
     first_maintenance_mileage = models.PositiveIntegerField(_("first maintenance mileage"), null=True, blank=True)
     current_mileage = models.PositiveIntegerField(_("current mileage (km)"), default=0)
     current_mileage_date = models.DateField(_("mileage read on"), null=True, blank=True)
+    # Kept by service.services.vehicle_service_stats_refresh (set-based, nightly and on demand).
+    last_maintenance_date = models.DateField(_("last maintenance"), null=True, blank=True)
+    last_maintenance_mileage = models.PositiveIntegerField(_("mileage at last maintenance"), null=True, blank=True)
+    km_per_day = models.DecimalField(
+        _("km per day"), max_digits=7, decimal_places=1, null=True, blank=True,
+        help_text=_("From the odometer history; empty while the history is too short."),
+    )
     warranty_end_date = models.DateField(_("warranty ends"), null=True, blank=True)
     warranty_end_km = models.PositiveIntegerField(_("warranty ends at (km)"), null=True, blank=True)
     insurance_expiry_date = models.DateField(_("insurance expires"), null=True, blank=True)

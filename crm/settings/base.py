@@ -191,6 +191,10 @@ SPECTACULAR_SETTINGS = {
 CRM_FIELD_ENCRYPTION_KEY = env("CRM_FIELD_ENCRYPTION_KEY", default="")
 CRM_ID_HASH_KEY = env("CRM_ID_HASH_KEY", default="")
 CRM_DEFAULT_KM_PER_DAY = env.int("CRM_DEFAULT_KM_PER_DAY", default=40)
+# Call touches of one customer within this many days are worked as one call.
+CRM_CARE_MERGE_WINDOW_DAYS = env.int("CRM_CARE_MERGE_WINDOW_DAYS", default=7)
+# A visit this many days after a touch counts as its conversion.
+CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
 
 # --- Logging ----------------------------------------------------------------------
 CRM_LOG_FORMAT = env("CRM_LOG_FORMAT", default="json")

@@ -1,0 +1,273 @@
+"""The care engine: every morning, close what was fulfilled, expire what is
+stale, generate what is due, and link visits to the touches before them.
+
+Every step is a handful of set-based statements; the unique constraints on
+CareTask, not locks, make reruns and concurrent runs safe.
+"""
+
+import dataclasses
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat, TruncDate
+from django.utils import timezone
+
+from care.generators import get_generator
+from care.generators.base import NULL_AMOUNT, NULL_ID, Run
+from care.models import CareKind, CareRule, CareTask
+from crm.models import Dealership, User
+from crm.sql import AddDays
+from service.models import Appointment, RepairOrder
+from service.services import vehicle_service_stats_refresh
+
+logger = logging.getLogger(__name__)
+
+TIER_BONUS = {"A": 30, "B": 20, "C": 10, "D": 0}
+
+# Columns of care_caretask filled from the generator's annotations (src.t_*).
+_FROM_SOURCE = {
+    "dealership_id": "t_dealership",
+    "customer_id": "t_customer",
+    "vehicle_id": "t_vehicle",
+    "occasion": "t_occasion",
+    "event_date": "t_event",
+    "due_date": "t_due",
+    "expires_on": "t_expires",
+    "subject": "t_subject",
+    "amount": "t_amount",
+    "repair_order_id": "t_repair_order",
+    "appointment_id": "t_appointment",
+}
+# Annotations a generator may leave out, and what they default to.
+_OPTIONAL = {
+    "t_subject": Value("", output_field=CharField()),
+    "t_amount": NULL_AMOUNT,
+    "t_repair_order": NULL_ID,
+    "t_appointment": NULL_ID,
+}
+
+
+@dataclasses.dataclass
+class GenerationReport:
+    day: datetime.date
+    created: dict[str, int] = dataclasses.field(default_factory=dict)
+    fulfilled: int = 0
+    expired: int = 0
+    superseded: int = 0
+    converted: int = 0
+
+    @property
+    def total_created(self) -> int:
+        return sum(self.created.values())
+
+
+def effective_rules(*, kinds: list[str] | None = None) -> list[tuple[CareRule, tuple[int, ...]]]:
+    """Each enabled rule with the dealerships it governs.
+
+    A dealership's rule replaces the group default of the same kind and name
+    for that dealership, even when it is disabled (that is how a store turns
+    a kind off).
+    """
+    rules = list(CareRule.objects.all())
+    if kinds:
+        rules = [r for r in rules if r.kind in kinds]
+    stores = list(Dealership.objects.filter(is_active=True).values_list("pk", flat=True))
+    own = {}
+    for rule in rules:
+        if rule.dealership_id:
+            own.setdefault((rule.kind, rule.name), set()).add(rule.dealership_id)
+    result = []
+    for rule in rules:
+        if not rule.enabled or get_generator(rule.kind) is None:
+            continue
+        if rule.dealership_id:
+            ids = (rule.dealership_id,) if rule.dealership_id in stores else ()
+        else:
+            ids = tuple(s for s in stores if s not in own.get((rule.kind, rule.name), set()))
+        if ids:
+            result.append((rule, ids))
+    return result
+
+
+def _fallback_advisors(dealership_ids: tuple[int, ...]) -> dict[int, int]:
+    """The least-loaded active advisor of each dealership (fewest open tasks)."""
+    advisors = (
+        User.objects.filter(role=User.Role.ADVISOR, is_active=True, dealership_id__in=dealership_ids)
+        .annotate(open_tasks=Count("care_tasks", filter=Q(care_tasks__status=CareTask.Status.OPEN)))
+        .order_by("dealership_id", "open_tasks", "pk")
+        .values_list("dealership_id", "pk")
+    )
+    chosen: dict[int, int] = {}
+    for dealership_id, pk in advisors:
+        chosen.setdefault(dealership_id, pk)
+    return chosen
+
+
+def _insert_select(
+    queryset: QuerySet, *, rule: CareRule, step: int, fallback: dict[int, int], day: datetime.date, now
+) -> int:
+    """``INSERT … SELECT`` the generator's rows; conflicts with existing touches are skipped."""
+    missing = {name: default for name, default in _OPTIONAL.items() if name not in queryset.query.annotations}
+    rows = queryset.annotate(**missing).values("t_tier", "t_advisor", *_FROM_SOURCE.values())
+    inner_sql, inner_params = rows.query.get_compiler(using=rows.db).as_sql()
+
+    columns = list(_FROM_SOURCE)
+    select = [f"src.{alias}" for alias in _FROM_SOURCE.values()]
+    params: list = []
+    constants = {
+        "rule_id": rule.pk,
+        "kind": rule.kind,
+        "channel": rule.channel,
+        "step": step,
+        "status": CareTask.Status.OPEN,
+        "outcome": "",
+        "notes": "",
+        "created_at": now,
+        "created_on": day,
+    }
+    for column, value in constants.items():
+        columns.append(column)
+        select.append("%s")
+        params.append(value)
+    tier_cases = " ".join(f"WHEN '{tier}' THEN {min(100, rule.priority + bonus)}" for tier, bonus in TIER_BONUS.items())
+    columns.append("priority")
+    select.append(f"CASE src.t_tier {tier_cases} ELSE {rule.priority} END")
+    columns.append("assigned_to_id")
+    if fallback:
+        store_cases = " ".join(f"WHEN {int(d)} THEN {int(a)}" for d, a in fallback.items())
+        select.append(f"COALESCE(src.t_advisor, CASE src.t_dealership {store_cases} END)")
+    else:
+        select.append("src.t_advisor")
+
+    table = CareTask._meta.db_table
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    body = f"SELECT {', '.join(select)} FROM ({inner_sql}) AS src"
+    if connection.vendor == "sqlite":
+        sql = f"INSERT OR IGNORE INTO {table} ({cols}) {body}"
+    else:
+        sql = f"INSERT INTO {table} ({cols}) {body} ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        return max(cursor.rowcount, 0)
+
+
+def _generate_rule(rule: CareRule, dealership_ids: tuple[int, ...], day: datetime.date, now) -> tuple[int, int]:
+    """Insert the due touches of one rule; returns (created, superseded)."""
+    generator = get_generator(rule.kind)
+    fallback = _fallback_advisors(dealership_ids)
+    steps = rule.steps  # days before the event, earliest contact first
+    created = 0
+    for index, days_before in enumerate(steps):
+        qs = generator(Run(rule=rule, day=day, dealership_ids=dealership_ids))
+        qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
+        qs = qs.filter(t_due__lte=day, t_expires__gte=day)
+        if index + 1 < len(steps):
+            # Only the latest step reached today: a late start skips the earlier calls.
+            qs = qs.annotate(t_next=AddDays("t_event", -steps[index + 1])).filter(t_next__gt=day)
+        if len(steps) > 1:
+            # Each contact of a cadence is its own touch of the same occasion.
+            qs = qs.annotate(t_occasion=Concat("t_occasion", Value(f"#{index + 1}"), output_field=CharField()))
+        created += _insert_select(qs, rule=rule, step=index + 1, fallback=fallback, day=day, now=now)
+    superseded = 0
+    if len(steps) > 1:
+        later = CareTask.objects.filter(
+            rule=OuterRef("rule"),
+            customer=OuterRef("customer"),
+            vehicle=OuterRef("vehicle"),
+            step__gt=OuterRef("step"),
+            status=CareTask.Status.OPEN,
+        )
+        superseded = (
+            CareTask.objects.filter(rule=rule, status=CareTask.Status.OPEN)
+            .filter(Exists(later))
+            .update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.SUPERSEDED, closed_at=now)
+        )
+    return created, superseded
+
+
+def care_tasks_expire(*, day: datetime.date) -> int:
+    """Open touches past their expiry leave the queue, counted as expired."""
+    return CareTask.objects.filter(status=CareTask.Status.OPEN, expires_on__lt=day).update(
+        status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.EXPIRED, closed_at=timezone.now()
+    )
+
+
+def _visits_on_or_after_creation() -> QuerySet[RepairOrder]:
+    """Repair orders opened, in local dates, on or after the touch's generation day."""
+    return RepairOrder.objects.annotate(visit_day=TruncDate("opened_at")).filter(visit_day__gte=OuterRef("created_on"))
+
+
+# Which visits fulfil a touch: the kinds of repair order that answer it.
+_FULFILLING_RO_KINDS = {
+    CareKind.MAINTENANCE: [RepairOrder.Kind.MAINTENANCE],
+    CareKind.MILEAGE_MILESTONE: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR],
+    CareKind.WARRANTY_EXPIRY: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR, RepairOrder.Kind.WARRANTY],
+    CareKind.DECLINED_SERVICE: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR],
+    CareKind.RECALL: [RepairOrder.Kind.WARRANTY, RepairOrder.Kind.REPAIR, RepairOrder.Kind.ACTIVITY],
+}
+
+
+def care_tasks_close_fulfilled(*, day: datetime.date) -> int:
+    """Close open touches whose purpose was met: the car came in, the insurance
+    was renewed, the inspection recorded, the appointment is no longer booked."""
+    now = timezone.now()
+    done = {"status": CareTask.Status.DONE, "outcome": CareTask.Outcome.FULFILLED, "closed_at": now}
+    open_tasks = CareTask.objects.filter(status=CareTask.Status.OPEN)
+    closed = 0
+    for kind, ro_kinds in _FULFILLING_RO_KINDS.items():
+        visit = _visits_on_or_after_creation().filter(vehicle=OuterRef("vehicle"), kind__in=ro_kinds)
+        closed += open_tasks.filter(kind=kind).filter(Exists(visit)).update(**done)
+    closed += open_tasks.filter(kind=CareKind.INSURANCE, vehicle__insurance_expiry_date__gt=F("event_date")).update(
+        **done
+    )
+    closed += open_tasks.filter(kind=CareKind.INSPECTION, vehicle__inspection_due_date__gt=F("event_date")).update(
+        **done
+    )
+    closed += (
+        open_tasks.filter(kind=CareKind.APPOINTMENT_CONFIRM)
+        .exclude(appointment__status=Appointment.Status.BOOKED)
+        .update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.INAPPLICABLE, closed_at=now)
+    )
+    return closed
+
+
+def care_tasks_link_conversions(*, day: datetime.date) -> int:
+    """Link each touch to the first visit within the conversion window after it
+    (the same car, or any car of the customer for customer-level touches), so
+    reminder → visit → revenue can be measured."""
+    window = datetime.timedelta(days=settings.CRM_CARE_CONVERSION_DAYS)
+    candidates = CareTask.objects.filter(converted_repair_order__isnull=True, created_on__gte=day - window).exclude(
+        status=CareTask.Status.CANCELLED
+    )
+    visits = (
+        _visits_on_or_after_creation()
+        .filter(customer=OuterRef("customer"), visit_day__lte=OuterRef("created_on") + window)
+        .order_by("opened_at", "pk")
+    )
+    linked = 0
+    for tasks, visit in (
+        (candidates.filter(vehicle__isnull=False), visits.filter(vehicle=OuterRef("vehicle"))),
+        (candidates.filter(vehicle__isnull=True), visits),
+    ):
+        linked += tasks.filter(Exists(visit)).update(converted_repair_order=Subquery(visit.values("pk")[:1]))
+    return linked
+
+
+def care_tasks_generate(*, day: datetime.date, kinds: list[str] | None = None) -> GenerationReport:
+    """The morning run for ``day``: safe to repeat, safe to run twice at once."""
+    report = GenerationReport(day=day)
+    vehicle_service_stats_refresh()
+    report.fulfilled = care_tasks_close_fulfilled(day=day)
+    report.expired = care_tasks_expire(day=day)
+    now = timezone.now()
+    for rule, dealership_ids in effective_rules(kinds=kinds):
+        with transaction.atomic():
+            created, superseded = _generate_rule(rule, dealership_ids, day, now)
+        report.created[rule.kind] = report.created.get(rule.kind, 0) + created
+        report.superseded += superseded
+    report.converted = care_tasks_link_conversions(day=day)
+    logger.info("care generation", extra={"day": str(day), "created": report.created, "expired": report.expired})
+    return report

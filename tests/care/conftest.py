@@ -1,0 +1,42 @@
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from care.models import CareTask
+from care.services import care_tasks_generate
+from service.models import RepairOrder
+from vehicles.models import MileageReading
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def generate():
+    """Run the morning generation for a day and return the tasks it left open."""
+
+    def run(day: datetime.date, **kwargs):
+        care_tasks_generate(day=day, **kwargs)
+        return list(CareTask.objects.filter(status=CareTask.Status.OPEN).order_by("pk"))
+
+    return run
+
+
+def add_visit(vehicle, number: str, kind: str, day: datetime.date, mileage: int) -> RepairOrder:
+    """A repair order and its odometer reading, as the DMS import would leave them."""
+    order = RepairOrder.objects.create(
+        dealership=vehicle.customer.dealership,
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        number=number,
+        kind=kind,
+        opened_at=datetime.datetime(day.year, day.month, day.day, 10, tzinfo=SH),
+        closed_at=datetime.datetime(day.year, day.month, day.day, 16, tzinfo=SH),
+        mileage=mileage,
+    )
+    MileageReading.objects.create(vehicle=vehicle, read_on=day, mileage=mileage)
+    return order
+
+
+def add_reading(vehicle, day: datetime.date, mileage: int) -> None:
+    MileageReading.objects.create(vehicle=vehicle, read_on=day, mileage=mileage)

@@ -1,0 +1,56 @@
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from service.models import RepairOrder
+from service.services import vehicle_service_stats_refresh
+from vehicles.models import MileageReading, Vehicle
+
+SH = ZoneInfo("Asia/Shanghai")
+D = datetime.date
+
+
+def ro(vehicle, number, kind, day, mileage):
+    return RepairOrder.objects.create(
+        dealership=vehicle.customer.dealership,
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        number=number,
+        kind=kind,
+        opened_at=datetime.datetime(day.year, day.month, day.day, 0, 30, tzinfo=SH),
+        mileage=mileage,
+    )
+
+
+def test_last_maintenance_and_km_per_day_come_from_history(vehicle):
+    MileageReading.objects.bulk_create(
+        [
+            MileageReading(vehicle=vehicle, read_on=D(2024, 3, 15), mileage=0),
+            MileageReading(vehicle=vehicle, read_on=D(2025, 3, 15), mileage=14600),
+        ]
+    )
+    ro(vehicle, "R1", "maintenance", D(2024, 9, 1), 7000)
+    ro(vehicle, "R2", "repair", D(2025, 1, 1), 12000)
+    # 00:30 in Shanghai is the previous day in UTC; the local date counts.
+    ro(vehicle, "R3", "maintenance", D(2025, 2, 1), 13000)
+
+    assert vehicle_service_stats_refresh() == 1
+
+    fresh = Vehicle.objects.get(pk=vehicle.pk)
+    assert fresh.last_maintenance_date == D(2025, 2, 1)
+    assert fresh.last_maintenance_mileage == 13000
+    # 14,600 km over the 365 days from 2024-03-15 to 2025-03-15.
+    assert fresh.km_per_day == Decimal("40.0")
+
+
+def test_short_history_leaves_km_per_day_empty(vehicle):
+    MileageReading.objects.bulk_create(
+        [
+            MileageReading(vehicle=vehicle, read_on=D(2025, 3, 1), mileage=0),
+            MileageReading(vehicle=vehicle, read_on=D(2025, 3, 20), mileage=900),
+        ]
+    )
+    vehicle_service_stats_refresh(vehicle_ids=[vehicle.pk])
+    fresh = Vehicle.objects.get(pk=vehicle.pk)
+    assert fresh.km_per_day is None
+    assert fresh.last_maintenance_date is None
