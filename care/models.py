@@ -278,3 +278,55 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class RecallCampaign(models.Model):
+    """A manufacturer's recall or service campaign, built from an uploaded list of VINs."""
+
+    dealership = models.ForeignKey(
+        Dealership,
+        verbose_name=_("dealership"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="recall_campaigns",
+        help_text=_("Empty: every dealership of the group."),
+    )
+    code = models.CharField(_("campaign code"), max_length=40, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("what is done"), blank=True)
+    start_date = models.DateField(_("starts"))
+    end_date = models.DateField(_("ends"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("recall campaign")
+        verbose_name_plural = _("recall campaigns")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="recall_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class RecallVehicle(models.Model):
+    """One VIN of a recall list; matched to our car when we know it."""
+
+    campaign = models.ForeignKey(
+        RecallCampaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="vehicles"
+    )
+    vin = models.CharField(_("VIN"), max_length=17)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recalled vehicle")
+        verbose_name_plural = _("recalled vehicles")
+        constraints = [models.UniqueConstraint(fields=["campaign", "vin"], name="recall_vehicle_unique_vin")]
+        indexes = [models.Index(fields=["vin"], name="recall_vehicle_vin")]
+
+    def __str__(self) -> str:
+        return self.vin

@@ -36,3 +36,14 @@ def test_birthdays_between_crosses_the_solar_year_boundary():
 def test_solar_to_lunar_reports_leap_months():
     assert solar_to_lunar(D(2025, 7, 25)) == (2025, 6, 1, True)
     assert solar_to_lunar(D(2026, 2, 17)) == (2026, 1, 1, False)
+
+
+def test_next_working_day_follows_the_official_calendar(db):
+    from care.calendar import next_working_day
+
+    # National Day 2026: 1–7 October off; Saturday 2026-10-10 is an adjusted
+    # working day (State Council notice for 2026).
+    assert next_working_day(D(2026, 10, 1)) == D(2026, 10, 8)
+    assert next_working_day(D(2026, 10, 10)) == D(2026, 10, 10)
+    # An ordinary weekend.
+    assert next_working_day(D(2026, 11, 21)) == D(2026, 11, 23)
