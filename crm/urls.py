@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("customers/", include("customers.urls")),
     path("vehicles/", include("vehicles.urls")),
+    path("care/", include("care.urls")),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),
     path("api/v1/", include("service.api")),

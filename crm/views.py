@@ -18,7 +18,9 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    # Each role's start page; the advisor queue takes over with the care issue.
+    # Advisors start from the day's care queue; managers from the customer book.
+    if request.user.role == request.user.Role.ADVISOR:
+        return redirect("care:queue")
     return redirect("customers:list")
 
 

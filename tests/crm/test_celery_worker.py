@@ -50,7 +50,7 @@ def worker():
 
 
 @pytest.mark.broker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_runs_a_queued_task_on_the_configured_broker(worker):
     now = timezone.now()
     Session.objects.create(session_key="expired", session_data="x", expire_date=now - datetime.timedelta(days=1))
