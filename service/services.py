@@ -2,9 +2,9 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Case, DateField, F, FloatField, OuterRef, Q, Subquery, When
-from django.db.models.functions import Cast, Coalesce, Round, TruncDate
+from django.db import connection, transaction
+from django.db.models import Case, FloatField, Max, Min, Q, When
+from django.db.models.functions import Cast, Round, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -106,32 +106,64 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
 
 
 def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> int:
-    """Recompute each car's latest reading, last maintenance and km per day in one UPDATE.
+    """Recompute each car's latest reading, km per day and last maintenance.
 
-    km per day is the slope from the first to the latest odometer reading;
+    One ``UPDATE … FROM`` joins two grouped aggregates (readings, maintenance
+    orders) and writes only the cars whose figures changed, so the nightly
+    rerun touches almost nothing. Odometer readings never decrease per car
+    (``vehicles.services.mileage_record``), so the first and latest readings
+    are simply the minimum and maximum. km per day is the slope between them;
     with less than ``MIN_SPAN_DAYS`` of history it stays empty and generators
     fall back to ``CRM_DEFAULT_KM_PER_DAY``.
     """
-    maintenance = RepairOrder.objects.filter(vehicle=OuterRef("pk"), kind=RepairOrder.Kind.MAINTENANCE).order_by(
-        "-opened_at", "-pk"
+    span = DaysBetween(Max("read_on"), Min("read_on"))
+    readings = (
+        MileageReading.objects.order_by()
+        .values("vehicle_id")
+        .annotate(
+            last_on=Max("read_on"),
+            last_km=Max("mileage"),
+            kpd=Case(
+                When(
+                    GreaterThanOrEqual(span, MIN_SPAN_DAYS),
+                    then=Round(Cast(Max("mileage") - Min("mileage"), FloatField()) / Cast(span, FloatField()), 1),
+                ),
+                default=None,
+                output_field=FloatField(),
+            ),
+        )
     )
-    readings = MileageReading.objects.filter(vehicle=OuterRef("pk"))
-    first = readings.order_by("read_on", "mileage")
-    last = readings.order_by("-read_on", "-mileage")
-    span = DaysBetween(Subquery(last.values("read_on")[:1]), Subquery(first.values("read_on")[:1]))
-    slope = Cast(Subquery(last.values("mileage")[:1]) - Subquery(first.values("mileage")[:1]), FloatField()) / Cast(
-        span, FloatField()
+    maintenance = (
+        RepairOrder.objects.filter(kind=RepairOrder.Kind.MAINTENANCE)
+        .order_by()
+        .values("vehicle_id")
+        .annotate(day=TruncDate(Max("opened_at")), km=Max("mileage"))
     )
-    vehicles = Vehicle.objects.all()
     if vehicle_ids is not None:
-        vehicles = vehicles.filter(pk__in=vehicle_ids)
-    return vehicles.update(
-        last_maintenance_date=Subquery(
-            maintenance.annotate(day=TruncDate("opened_at")).values("day")[:1], output_field=DateField()
-        ),
-        last_maintenance_mileage=Subquery(maintenance.values("mileage")[:1]),
-        # Readings may arrive in bulk (DMS import), past mileage_record.
-        current_mileage=Coalesce(Subquery(last.values("mileage")[:1]), F("current_mileage")),
-        current_mileage_date=Coalesce(Subquery(last.values("read_on")[:1]), F("current_mileage_date")),
-        km_per_day=Case(When(GreaterThanOrEqual(span, MIN_SPAN_DAYS), then=Round(slope, 1)), default=None),
+        readings = readings.filter(vehicle_id__in=vehicle_ids)
+        maintenance = maintenance.filter(vehicle_id__in=vehicle_ids)
+    readings_sql, readings_params = _sql(readings)
+    maintenance_sql, maintenance_params = _sql(maintenance)
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changes = {
+        "current_mileage": "r.last_km",
+        "current_mileage_date": "r.last_on",
+        "km_per_day": "r.kpd",
+        "last_maintenance_date": "m.day",
+        "last_maintenance_mileage": "m.km",
+    }
+    table = Vehicle._meta.db_table
+    sql = (
+        f"UPDATE {table} SET {', '.join(f'{col} = {val}' for col, val in changes.items())} "
+        f"FROM ({readings_sql}) AS r LEFT JOIN ({maintenance_sql}) AS m ON m.vehicle_id = r.vehicle_id "
+        f"WHERE {table}.id = r.vehicle_id AND ("
+        + " OR ".join(f"{table}.{col} {differs} {val}" for col, val in changes.items())
+        + ")"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*readings_params, *maintenance_params])
+        return cursor.rowcount
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
