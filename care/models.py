@@ -110,6 +110,13 @@ class CareRule(models.Model):
         tiers = set(self.target_tiers or "")
         if not tiers or not tiers <= set("ABCD"):
             errors["target_tiers"] = [_("Use the letters A, B, C and D.")]
+        if self.kind == CareKind.SEASONAL:
+            from care.generators.seasonal import clean_params
+
+            try:
+                clean_params(self.params)
+            except ValidationError as exc:
+                errors["params"] = exc.messages
         cadence = self.cadence_days or []
         if not isinstance(cadence, list) or not all(isinstance(d, int) and d >= 0 for d in cadence):
             errors["cadence_days"] = [_("A list of whole days before the event, such as [45, 33, 30].")]

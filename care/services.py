@@ -10,6 +10,7 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Concat, TruncDate
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from care.generators import get_generator
 from care.generators.base import NULL_AMOUNT, NULL_ID, Run
-from care.models import CareKind, CareRule, CareTask
+from care.models import CareKind, CareRule, CareTask, RecallVehicle
 from crm.models import Dealership, User
 from crm.sql import AddDays
 from service.models import Appointment, RepairOrder
@@ -112,7 +113,10 @@ def _insert_select(
     """``INSERT … SELECT`` the generator's rows; conflicts with existing touches are skipped."""
     missing = {name: default for name, default in _OPTIONAL.items() if name not in queryset.query.annotations}
     rows = queryset.annotate(**missing).values("t_tier", "t_advisor", *_FROM_SOURCE.values())
-    inner_sql, inner_params = rows.query.get_compiler(using=rows.db).as_sql()
+    try:
+        inner_sql, inner_params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:
+        return 0  # a generator that knows nothing is due (e.g. ``filter(pk__in=[])``)
 
     columns = list(_FROM_SOURCE)
     select = [f"src.{alias}" for alias in _FROM_SOURCE.values()]
@@ -154,6 +158,21 @@ def _insert_select(
         return max(cursor.rowcount, 0)
 
 
+def _insert_step(
+    qs: QuerySet, rule: CareRule, steps: list[int], index: int, days_before: int, fallback, day, now
+) -> int:
+    """Insert the rows of one generator queryset whose contact ``index`` is due today."""
+    qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
+    qs = qs.filter(t_due__lte=day, t_expires__gte=day)
+    if index + 1 < len(steps):
+        # Only the latest step reached today: a late start skips the earlier calls.
+        qs = qs.annotate(t_next=AddDays("t_event", -steps[index + 1])).filter(t_next__gt=day)
+    if len(steps) > 1:
+        # Each contact of a cadence is its own touch of the same occasion.
+        qs = qs.annotate(t_occasion=Concat("t_occasion", Value(f"#{index + 1}"), output_field=CharField()))
+    return _insert_select(qs, rule=rule, step=index + 1, fallback=fallback, day=day, now=now)
+
+
 def _generate_rule(rule: CareRule, dealership_ids: tuple[int, ...], day: datetime.date, now) -> tuple[int, int]:
     """Insert the due touches of one rule; returns (created, superseded)."""
     generator = get_generator(rule.kind)
@@ -161,16 +180,9 @@ def _generate_rule(rule: CareRule, dealership_ids: tuple[int, ...], day: datetim
     steps = rule.steps  # days before the event, earliest contact first
     created = 0
     for index, days_before in enumerate(steps):
-        qs = generator(Run(rule=rule, day=day, dealership_ids=dealership_ids))
-        qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
-        qs = qs.filter(t_due__lte=day, t_expires__gte=day)
-        if index + 1 < len(steps):
-            # Only the latest step reached today: a late start skips the earlier calls.
-            qs = qs.annotate(t_next=AddDays("t_event", -steps[index + 1])).filter(t_next__gt=day)
-        if len(steps) > 1:
-            # Each contact of a cadence is its own touch of the same occasion.
-            qs = qs.annotate(t_occasion=Concat("t_occasion", Value(f"#{index + 1}"), output_field=CharField()))
-        created += _insert_select(qs, rule=rule, step=index + 1, fallback=fallback, day=day, now=now)
+        produced = generator(Run(rule=rule, day=day, dealership_ids=dealership_ids))
+        for qs in produced if isinstance(produced, list) else [produced]:
+            created += _insert_step(qs, rule, steps, index, days_before, fallback, day, now)
     superseded = 0
     if len(steps) > 1:
         later = CareTask.objects.filter(
@@ -226,6 +238,11 @@ def care_tasks_close_fulfilled(*, day: datetime.date) -> int:
     closed += open_tasks.filter(kind=CareKind.INSPECTION, vehicle__inspection_due_date__gt=F("event_date")).update(
         **done
     )
+    # A recall recorded as completed for the car (occasion ``recall:<code>``).
+    completed = RecallVehicle.objects.annotate(
+        occasion=Concat(Value("recall:"), F("campaign__code"), output_field=CharField())
+    ).filter(vin=OuterRef("vehicle__vin"), occasion=OuterRef("occasion"), completed_on__isnull=False)
+    closed += open_tasks.filter(kind=CareKind.RECALL).filter(Exists(completed)).update(**done)
     closed += (
         open_tasks.filter(kind=CareKind.APPOINTMENT_CONFIRM)
         .exclude(appointment__status=Appointment.Status.BOOKED)

@@ -91,7 +91,11 @@ class Vehicle(models.Model):
     last_maintenance_date = models.DateField(_("last maintenance"), null=True, blank=True)
     last_maintenance_mileage = models.PositiveIntegerField(_("mileage at last maintenance"), null=True, blank=True)
     km_per_day = models.DecimalField(
-        _("km per day"), max_digits=7, decimal_places=1, null=True, blank=True,
+        _("km per day"),
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
         help_text=_("From the odometer history; empty while the history is too short."),
     )
     warranty_end_date = models.DateField(_("warranty ends"), null=True, blank=True)

@@ -1,6 +1,8 @@
 """One generator per care kind, registered by kind.
 
-A generator turns (rule, day) into a *queryset* whose annotations describe the
+A generator turns a ``Run`` (rule, day, dealerships) into a *queryset* — or a
+list of them, when one customer may get several touches at once (solar and
+lunar birthday) — whose annotations describe the
 touches due: ``t_dealership``, ``t_customer``, ``t_vehicle``, ``t_tier``,
 ``t_advisor``, ``t_event`` (the date the touch is about), ``t_occasion``, and
 optionally ``t_subject``, ``t_amount``, ``t_repair_order``, ``t_appointment``.
@@ -11,13 +13,12 @@ candidates ever passes through Python.
 Adding a kind is one module here that calls ``register``.
 """
 
-import datetime
 from collections.abc import Callable
 from importlib import import_module
 
 from django.db.models import QuerySet
 
-Generator = Callable[["CareRule", datetime.date], QuerySet]  # noqa: F821
+Generator = Callable[["Run"], QuerySet | list[QuerySet]]  # noqa: F821
 
 _REGISTRY: dict[str, Generator] = {}
 
@@ -64,9 +65,5 @@ def _load() -> None:
     if _loaded:
         return
     for name in MODULES:
-        try:
-            import_module(f"care.generators.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"care.generators.{name}":
-                raise
+        import_module(f"care.generators.{name}")
     _loaded = True

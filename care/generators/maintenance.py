@@ -6,14 +6,13 @@ delivery). Mileage: the km still to go, divided by the car's km per day
 where the history is thin), counted from the latest reading.
 """
 
-from django.conf import settings
-from django.db.models import Case, CharField, DateField, F, FloatField, IntegerField, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.db.models import Case, CharField, DateField, F, IntegerField, Value, When
+from django.db.models.functions import Cast, Coalesce, Least
 
 from care.generators import register
-from care.generators.base import Run, occasion
+from care.generators.base import Run, km_reached_on, occasion
 from care.models import CareKind
-from crm.sql import AddDays, AddMonths
+from crm.sql import AddMonths
 
 
 @register(CareKind.MAINTENANCE)
@@ -28,19 +27,16 @@ def generate(run: Run):
         default=F("last_maintenance_mileage") + F("model__maintenance_interval_km"),
         output_field=IntegerField(),
     )
-    km_per_day = Cast(Coalesce(F("km_per_day"), Value(settings.CRM_DEFAULT_KM_PER_DAY)), FloatField())
-    km_to_go = Greatest(F("t_due_km") - F("current_mileage"), Value(0))
     return (
         run.vehicles()
         .annotate(
             t_due_km=due_km,
             t_time_due=AddMonths(Coalesce("last_maintenance_date", "purchase_date"), months),
-            t_km_due=AddDays(
-                Coalesce("current_mileage_date", "purchase_date"), Cast(km_to_go, FloatField()) / km_per_day
-            ),
+            t_km_due=km_reached_on(F("t_due_km")),
         )
         .annotate(
-            t_event=Least("t_time_due", "t_km_due", output_field=DateField()),
+            # A car standing still has no km date: time alone decides.
+            t_event=Least("t_time_due", Coalesce("t_km_due", "t_time_due"), output_field=DateField()),
             # One occasion per service cycle: a new maintenance starts a new one.
             t_occasion=occasion("maintenance", Coalesce(Cast("last_maintenance_date", CharField()), Value("first"))),
         )

@@ -8,12 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from care.generators import registered_kinds
-from care.models import CareKind, CareOptOut, CareRule, CareTask
+from care.models import CareKind, CareOptOut, CareTask
 from care.services import care_task_group_close, care_tasks_generate
 from demo.services import seed_demo
 from tests.care.conftest import add_reading, add_visit
 from tests.care.factories import CareRuleFactory
-from tests.crm.factories import DealershipFactory, UserFactory
+from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory
 from tests.vehicles.factories import VehicleFactory, VehicleModelFactory
 
@@ -26,7 +26,9 @@ def due_car(customer, *, days_from_day: int = 3):
     bought six months before that, driven 1 km a day so km never comes first."""
     model = VehicleModelFactory(first_maintenance_km=5000, first_maintenance_months=6)
     event = DAY + datetime.timedelta(days=days_from_day)
-    bought = D(event.year, event.month - 6, event.day) if event.month > 6 else D(event.year - 1, event.month + 6, event.day)
+    bought = (
+        D(event.year, event.month - 6, event.day) if event.month > 6 else D(event.year - 1, event.month + 6, event.day)
+    )
     car = VehicleFactory(customer=customer, model=model, purchase_date=bought)
     add_reading(car, bought, 0)
     add_reading(car, DAY - datetime.timedelta(days=100), (DAY - datetime.timedelta(days=100) - bought).days)
@@ -98,8 +100,17 @@ def test_unassigned_customers_go_to_the_least_loaded_advisor(dealership, generat
         owned = CustomerFactory(dealership=dealership, advisor=busy)
         car, event = due_car(owned, days_from_day=30)
         CareTask.objects.create(
-            dealership=dealership, customer=owned, vehicle=car, rule=rule, kind="maintenance", channel="call",
-            occasion=f"x{owned.pk}", event_date=event, due_date=event, expires_on=event, created_on=DAY,
+            dealership=dealership,
+            customer=owned,
+            vehicle=car,
+            rule=rule,
+            kind="maintenance",
+            channel="call",
+            occasion=f"x{owned.pk}",
+            event_date=event,
+            due_date=event,
+            expires_on=event,
+            created_on=DAY,
             assigned_to=busy,
         )
     orphan = CustomerFactory(dealership=dealership, advisor=None)
@@ -144,8 +155,16 @@ def test_one_outcome_closes_every_call_in_the_merge_window(customer, advisor):
     def touch(days: int, channel: str = "call") -> CareTask:
         when = DAY + datetime.timedelta(days=days)
         return CareTask.objects.create(
-            dealership=customer.dealership, customer=customer, rule=rule, kind="maintenance", channel=channel,
-            occasion=f"o{days}{channel}", event_date=when, due_date=when, expires_on=when, created_on=DAY,
+            dealership=customer.dealership,
+            customer=customer,
+            rule=rule,
+            kind="maintenance",
+            channel=channel,
+            occasion=f"o{days}{channel}",
+            event_date=when,
+            due_date=when,
+            expires_on=when,
+            created_on=DAY,
             assigned_to=advisor,
         )
 

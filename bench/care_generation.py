@@ -1,0 +1,184 @@
+"""Time a full day's care generation and its rerun on N vehicles.
+
+    .venv/bin/python bench/care_generation.py --vehicles 100000            # PostgreSQL crm_bench_care
+    .venv/bin/python bench/care_generation.py --vehicles 20000 --sqlite     # a temporary SQLite file
+
+Not a test: it measures. The database is dropped, migrated and filled with
+bulk inserts (not timed); then the morning run (stats refresh, closers,
+expiry, every default rule, conversion links) is timed, then a rerun of the
+same day, which must create nothing.
+"""
+
+import argparse
+import datetime
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES = "postgres://postgres@127.0.0.1:5432/crm_bench_care"
+DAY = datetime.date(2026, 11, 23)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vehicles", type=int, default=100_000)
+    parser.add_argument("--sqlite", action="store_true")
+    return parser.parse_args()
+
+
+def prepare_database(sqlite: bool) -> None:
+    if sqlite:
+        path = Path(tempfile.mkdtemp(prefix="crm-care-bench-")) / "bench.sqlite3"
+        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+        return
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS crm_bench_care WITH (FORCE)")
+        conn.execute("CREATE DATABASE crm_bench_care")
+    os.environ["DATABASE_URL"] = POSTGRES
+
+
+def fill(n: int) -> None:
+    """N cars, one per customer, over three stores: delivery and latest readings,
+    and a last maintenance; dates spread so every kind finds some work."""
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from crm.models import Dealership, User
+    from crm.validators import vin_check_digit
+    from customers.models import Customer
+    from service.models import RepairOrder
+    from vehicles.models import MileageReading, Vehicle, VehicleModel
+
+    rng = random.Random(1)
+    sh = ZoneInfo("Asia/Shanghai")
+    stores = Dealership.objects.bulk_create(
+        [Dealership(code=f"s{i}", name=f"门店{i}", booking_phone="021-1", rescue_phone="400-1") for i in range(3)]
+    )
+    advisors = User.objects.bulk_create(
+        [User(username=f"a{i}", role="advisor", dealership=stores[i % 3]) for i in range(30)]
+    )
+    model = VehicleModel.objects.create(
+        brand="大众",
+        name="帕萨特",
+        vehicle_class="sedan",
+        first_maintenance_km=7500,
+        first_maintenance_months=6,
+        maintenance_interval_km=10000,
+        maintenance_interval_months=12,
+        warranty_months=36,
+        warranty_km=100000,
+    )
+    batch = 5000
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(
+                    dealership=stores[(start + i) % 3],
+                    advisor=advisors[(start + i) % 30],
+                    name=f"客户{start + i}",
+                    phone=f"139{start + i:08d}",
+                    gender=rng.choice(["male", "female"]),
+                    occupation=rng.choice(["teacher", "enterprise", "other"]),
+                    birthday=datetime.date(1970, 1, 1) + datetime.timedelta(days=rng.randrange(12000)),
+                    lunar_birthday_month=rng.randint(1, 12) if i % 3 == 0 else None,
+                    lunar_birthday_day=rng.randint(1, 30) if i % 3 == 0 else None,
+                    value_tier=rng.choice("ABCD"),
+                )
+                for i in range(size)
+            ]
+        )
+        vehicles = []
+        for i, customer in enumerate(customers):
+            serial = start + i
+            body = f"LSVAB2AT0NS{serial:06d}"
+            bought = DAY - datetime.timedelta(days=rng.randrange(30, 8 * 365))
+            vehicles.append(
+                Vehicle(
+                    customer=customer,
+                    model=model,
+                    vin=body[:8] + vin_check_digit(body) + body[9:],
+                    plate_number=f"沪A{serial % 100000:05d}",
+                    purchase_date=bought,
+                    sold_here=True,
+                    warranty_end_date=bought + datetime.timedelta(days=3 * 365),
+                    warranty_end_km=100000,
+                    insurance_expiry_date=datetime.date(DAY.year, bought.month, min(bought.day, 28))
+                    + datetime.timedelta(days=rng.randrange(0, 60)),
+                )
+            )
+        vehicles = Vehicle.objects.bulk_create(vehicles)
+        readings, orders = [], []
+        for v in vehicles:
+            kpd = rng.randint(15, 120)
+            age = (DAY - v.purchase_date).days
+            read_on = DAY - datetime.timedelta(days=rng.randrange(0, min(age, 200)))
+            mileage = kpd * (read_on - v.purchase_date).days
+            readings += [
+                MileageReading(vehicle=v, read_on=v.purchase_date, mileage=0, source="delivery"),
+                MileageReading(vehicle=v, read_on=read_on, mileage=mileage),
+            ]
+            if age > 200:
+                opened = datetime.datetime.combine(read_on, datetime.time(10), sh)
+                orders.append(
+                    RepairOrder(
+                        dealership_id=v.customer.dealership_id,
+                        customer_id=v.customer_id,
+                        vehicle=v,
+                        number=f"RO{v.pk}",
+                        kind="maintenance",
+                        opened_at=opened,
+                        closed_at=opened + datetime.timedelta(hours=3),
+                        mileage=mileage,
+                        labor_amount=Decimal("200.00"),
+                        parts_amount=Decimal("300.00"),
+                        total_amount=Decimal("500.00"),
+                    )
+                )
+        MileageReading.objects.bulk_create(readings, batch_size=batch)
+        RepairOrder.objects.bulk_create(orders, batch_size=batch)
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
+    os.environ["CRM_LOG_LEVEL"] = "WARNING"
+    prepare_database(args.sqlite)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from care.models import CareTask
+    from care.services import care_tasks_generate
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    fill(args.vehicles)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"{connection.vendor}: {args.vehicles:,} vehicles filled in {time.perf_counter() - started:.1f} s (untimed)")
+
+    started = time.perf_counter()
+    report = care_tasks_generate(day=DAY)
+    full = time.perf_counter() - started
+    started = time.perf_counter()
+    rerun = care_tasks_generate(day=DAY)
+    again = time.perf_counter() - started
+    print(f"full run   {full:6.2f} s  created {report.total_created:,} touches: {dict(sorted(report.created.items()))}")
+    print(f"rerun      {again:6.2f} s  created {rerun.total_created:,}")
+    print(f"care tasks in the database: {CareTask.objects.count():,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Annual inspection (年检): a touch before the car's next safety inspection.
+
+The event is ``Vehicle.inspection_due_date`` when the store recorded it (from
+the registration certificate or the last inspection: it always wins).
+Otherwise it comes from a default schedule on the purchase date, a
+simplification of the rules in force since 2022 (公安部/市场监管总局 reform of
+2022-10-01 and 道路交通安全法实施条例 art. 16):
+
+* Private and official cars (non-commercial passenger cars of up to 9 seats;
+  the catalogue has no seat count, so every private/official car counts as
+  one): on-site inspection 6 and 10 years after purchase, then every year up
+  to 15 years, then every 6 months. Due at 72, 120, 132, 144, …, 180, 186,
+  192, … months. (The stickers of years 2, 4 and 8 are claimed online without
+  an inspection: nothing for a dealership to call about.)
+* Commercial cars: every year for the first 5 years, then every 6 months.
+  Due at 12, 24, …, 60, 66, 72, … months.
+
+Each due date is the purchase anniversary (``AddMonths``, clamped at month
+end: a car bought on 29 February is due on the 28th), standing in for the
+registration date, which we do not record; vans, trucks and the end-of-month
+validity of the real sticker are ignored.
+
+The next due date is the first on the schedule on or after ``run.day -
+expiry_days``, so a touch stays while it can still be worked and the schedule
+moves on once it has expired. Computed exactly in SQL, without a search: the
+fewest whole months ``m`` with ``AddMonths(purchase, m) >= reference`` is the
+calendar-month difference, plus one when the purchase day of month is before
+the reference's (clamping never matters: the reference's day of month is never
+past its month's end). The due date is then the first scheduled month ≥ ``m``.
+"""
+
+import datetime
+
+from django.db.models import Case, DateField, F, IntegerField, Value, When
+from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
+from django.db.models.lookups import LessThanOrEqual
+
+from care.generators import register
+from care.generators.base import Run, occasion
+from care.models import CareKind
+from crm.sql import AddMonths
+from vehicles.models import Vehicle
+
+
+def _every(months, step: int):
+    """``months`` (an integer > 0) rounded up to a multiple of ``step``:
+    integer division truncates alike on PostgreSQL and SQLite."""
+    return (months + Value(step - 1)) / Value(step) * Value(step)
+
+
+def _private_schedule(months):
+    """First due month ≥ ``months`` for a private or official car."""
+    return Case(
+        When(LessThanOrEqual(months, Value(72)), then=Value(72)),
+        When(LessThanOrEqual(months, Value(120)), then=Value(120)),
+        When(LessThanOrEqual(months, Value(180)), then=_every(months, 12)),
+        default=_every(months, 6),
+        output_field=IntegerField(),
+    )
+
+
+def _commercial_schedule(months):
+    """First due month ≥ ``months`` for a commercial car."""
+    return Case(
+        When(LessThanOrEqual(months, Value(12)), then=Value(12)),
+        When(LessThanOrEqual(months, Value(60)), then=_every(months, 12)),
+        default=_every(months, 6),
+        output_field=IntegerField(),
+    )
+
+
+def _next_scheduled(months):
+    return Case(
+        When(usage=Vehicle.Usage.COMMERCIAL, then=_commercial_schedule(months)),
+        default=_private_schedule(months),
+        output_field=IntegerField(),
+    )
+
+
+@register(CareKind.INSPECTION)
+def generate(run: Run):
+    reference = run.day - datetime.timedelta(days=run.rule.expiry_days)
+    # EXTRACT is numeric on PostgreSQL: cast, so the rounding in the schedule
+    # is integer division on both databases.
+    months_to_reference = Cast(
+        Value(reference.year * 12 + reference.month)
+        - (ExtractYear("purchase_date") * Value(12) + ExtractMonth("purchase_date"))
+        + Case(When(purchase_date__day__lt=reference.day, then=Value(1)), default=Value(0)),
+        IntegerField(),
+    )
+    return (
+        run.vehicles()
+        .annotate(t_months=months_to_reference)
+        .annotate(
+            t_event=Coalesce(
+                "inspection_due_date",
+                AddMonths("purchase_date", _next_scheduled(F("t_months"))),
+                output_field=DateField(),
+            )
+        )
+        .annotate(t_occasion=occasion("inspection", "t_event"))
+    )

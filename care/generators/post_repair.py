@@ -1,0 +1,91 @@
+"""The day-3 call after a repair: is the car all right since it left the workshop?
+
+One touch per closed repair order of the kinds in
+``params["repair_order_kinds"]`` (accessory fitting and events do not call for
+it), on the local close date plus ``params["days"]``. The rule's expiry (12
+days in the default rule) ends it: a call about a repair two weeks ago is
+pointless.
+"""
+
+import logging
+
+from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models.functions import TruncDate
+
+from care.generators import register
+from care.generators.base import Run, occasion
+from care.models import CareKind
+from crm.sql import AddDays
+from service.models import RepairOrder
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KINDS = [
+    RepairOrder.Kind.REPAIR,
+    RepairOrder.Kind.WARRANTY,
+    RepairOrder.Kind.ACCIDENT,
+    RepairOrder.Kind.BODYWORK,
+    RepairOrder.Kind.MAINTENANCE,
+]
+
+
+def visit_advisor(prefix: str = ""):
+    """The advisor of the visit (order or appointment) when it is at the customer's own store,
+    else the customer's advisor: the one who handled the visit knows it best,
+    but a touch stays in the queue of the customer's dealership."""
+    return Case(
+        When(
+            **{f"{prefix}dealership_id": F(f"{prefix}customer__dealership_id"), f"{prefix}advisor__isnull": False},
+            then=F(f"{prefix}advisor_id"),
+        ),
+        default=F(f"{prefix}customer__advisor_id"),
+    )
+
+
+def eligible_orders(run: Run):
+    """Repair orders of the rule's eligible cars (``Run.vehicles``), brought in
+    by the car's present owner: after a change of owner, the previous owner's
+    visits are nobody's business."""
+    return RepairOrder.objects.filter(
+        vehicle__in=run.vehicles().values("pk"), customer_id=F("vehicle__customer_id")
+    ).order_by()
+
+
+@register(CareKind.POST_REPAIR_DAY3)
+def generate(run: Run):
+    # Params that are not an object at all count as invalid, like a bad value.
+    params = run.params if isinstance(run.params, dict) else {"days": None}
+    days = params.get("days", 3)
+    kinds = params.get("repair_order_kinds", DEFAULT_KINDS)
+    valid = (
+        isinstance(days, int)
+        and not isinstance(days, bool)
+        and days >= 0
+        and isinstance(kinds, list)
+        and all(k in RepairOrder.Kind.values for k in kinds)
+    )
+    orders = (
+        eligible_orders(run)
+        .filter(closed_at__isnull=False)
+        .annotate(
+            t_dealership=F("customer__dealership_id"),
+            t_customer=F("customer_id"),
+            t_vehicle=F("vehicle_id"),
+            t_tier=F("customer__value_tier"),
+            t_advisor=visit_advisor(),
+            t_event=AddDays(TruncDate("closed_at"), Value(days if valid else 0)),
+            t_occasion=occasion("post_repair", "number"),
+            t_repair_order=F("pk"),
+        )
+    )
+    if not valid:
+        logger.warning(
+            "care rule %s: params.days must be a whole number ≥ 0 and params.repair_order_kinds a list of "
+            "repair order kinds; nothing generated",
+            run.rule.pk,
+        )
+    if not valid or not kinds:
+        # WHERE false, not .none() or kind__in=[]: the engine compiles the
+        # queryset to SQL, and those have none (EmptyResultSet).
+        return orders.filter(Value(False, output_field=BooleanField()))
+    return orders.filter(kind__in=kinds)
