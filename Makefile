@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'build/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:

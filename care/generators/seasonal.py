@@ -30,6 +30,7 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, CharField, DateField, Value
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from care.generators import register
 from care.generators.base import Run
@@ -59,51 +60,53 @@ class Campaign:
 def _date(params: dict, key: str, errors: list[str]) -> datetime.date | None:
     value = params.get(key)
     if not isinstance(value, str):
-        errors.append(f"{key}: a date such as 2026-12-01 is required.")
+        errors.append(_("%(key)s: a date such as 2026-12-01 is required.") % {"key": key})
         return None
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{key}: {value!r} is not a date such as 2026-12-01.")
+        errors.append(_("%(key)s: “%(value)s” is not a date such as 2026-12-01.") % {"key": key, "value": value})
         return None
 
 
 def clean_params(params) -> Campaign:
     """The campaign the params describe, or ValidationError listing every mistake."""
     if not isinstance(params, dict):
-        raise ValidationError("The parameters of a seasonal campaign are an object.")
+        raise ValidationError(_("The parameters of a seasonal campaign are an object."))
     errors: list[str] = []
     start, end = _date(params, "start", errors), _date(params, "end", errors)
     if start and end and end < start:
-        errors.append("end: the campaign cannot end before it starts.")
+        errors.append(_("end: the campaign cannot end before it starts."))
     item = params.get("item")
     if not isinstance(item, str) or not item.strip():
-        errors.append("item: the campaign's name (what is offered) is required.")
+        errors.append(_("item: the campaign's name (what is offered) is required."))
     elif len(item) > 200:
-        errors.append("item: at most 200 characters.")  # CareTask.subject's length
+        errors.append(_("item: at most 200 characters."))  # CareTask.subject's length
     segment = params.get("segment", {})
     if segment is None:
         segment = {}
     if not isinstance(segment, dict):
-        errors.append('segment: an object such as {"usage": ["private"]}.')
+        errors.append(_('segment: an object such as {"usage": ["private"]}.'))
         segment = {}
     for key in sorted(set(segment) - SEGMENT_KEYS):
-        errors.append(f"segment.{key}: unknown; use {', '.join(sorted(SEGMENT_KEYS))}.")
+        errors.append(
+            _("segment.%(key)s: unknown; use %(known)s.") % {"key": key, "known": ", ".join(sorted(SEGMENT_KEYS))}
+        )
     for key, choices in _LIST_KEYS.items():
         if key not in segment:
             continue
         values = segment[key]
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
-            errors.append(f"segment.{key}: a non-empty list of names.")
+            errors.append(_("segment.%(key)s: a non-empty list of names.") % {"key": key})
         elif choices is not None and not set(values) <= set(choices):
-            errors.append(f"segment.{key}: use {', '.join(choices)}.")
+            errors.append(_("segment.%(key)s: use %(known)s.") % {"key": key, "known": ", ".join(choices)})
     for key in _AGE_KEYS:
         value = segment.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            errors.append(f"segment.{key}: a whole number of years ≥ 0.")
+            errors.append(_("segment.%(key)s: a whole number of years ≥ 0.") % {"key": key})
     low, high = segment.get("min_age_years"), segment.get("max_age_years")
     if isinstance(low, int) and isinstance(high, int) and low > high:
-        errors.append("segment: min_age_years is above max_age_years.")
+        errors.append(_("segment: min_age_years is above max_age_years."))
     if errors:
         raise ValidationError(errors)
     return Campaign(start=start, end=end, item=item.strip(), segment=segment)
