@@ -286,7 +286,11 @@ def care_tasks_generate(*, day: datetime.date, kinds: list[str] | None = None) -
         report.created[rule.kind] = report.created.get(rule.kind, 0) + created
         report.superseded += superseded
     report.converted = care_tasks_link_conversions(day=day)
-    logger.info("care generation", extra={"day": str(day), "created": report.created, "expired": report.expired})
+    # LogRecord owns "created"; the extra keys are prefixed.
+    logger.info(
+        "care generation",
+        extra={"care_day": str(day), "care_created": report.created, "care_expired": report.expired},
+    )
     return report
 
 

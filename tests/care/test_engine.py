@@ -234,3 +234,12 @@ def test_command_runs_any_day_and_refuses_a_bad_date(customer, capsys):
     assert "created 1" in capsys.readouterr().out
     with pytest.raises(CommandError):
         call_command("generate_care_tasks", "--date", "2026-13-01")
+
+
+def test_the_run_logs_its_figures(customer, caplog):
+    CareRuleFactory(kind="maintenance", lead_days=7)
+    due_car(customer)
+    with caplog.at_level("INFO", logger="care.services"):
+        care_tasks_generate(day=DAY)
+    [record] = [r for r in caplog.records if r.name == "care.services"]
+    assert record.care_created == {"maintenance": 1}
