@@ -173,10 +173,11 @@ def _insert_step(
     return _insert_select(qs, rule=rule, step=index + 1, fallback=fallback, day=day, now=now)
 
 
-def _generate_rule(rule: CareRule, dealership_ids: tuple[int, ...], day: datetime.date, now) -> tuple[int, int]:
+def _generate_rule(
+    rule: CareRule, dealership_ids: tuple[int, ...], day: datetime.date, now, fallback: dict[int, int]
+) -> tuple[int, int]:
     """Insert the due touches of one rule; returns (created, superseded)."""
     generator = get_generator(rule.kind)
-    fallback = _fallback_advisors(dealership_ids)
     steps = rule.steps  # days before the event, earliest contact first
     created = 0
     for index, days_before in enumerate(steps):
@@ -280,9 +281,12 @@ def care_tasks_generate(*, day: datetime.date, kinds: list[str] | None = None) -
     report.fulfilled = care_tasks_close_fulfilled(day=day)
     report.expired = care_tasks_expire(day=day)
     now = timezone.now()
-    for rule, dealership_ids in effective_rules(kinds=kinds):
+    rules = effective_rules(kinds=kinds)
+    # Loads are counted once, before the run: one aggregate instead of one per rule.
+    fallback = _fallback_advisors(tuple({pk for _, ids in rules for pk in ids}))
+    for rule, dealership_ids in rules:
         with transaction.atomic():
-            created, superseded = _generate_rule(rule, dealership_ids, day, now)
+            created, superseded = _generate_rule(rule, dealership_ids, day, now, fallback)
         report.created[rule.kind] = report.created.get(rule.kind, 0) + created
         report.superseded += superseded
     report.converted = care_tasks_link_conversions(day=day)

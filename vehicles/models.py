@@ -111,6 +111,13 @@ class Vehicle(models.Model):
         verbose_name = _("vehicle")
         verbose_name_plural = _("vehicles")
         ordering = ["plate_number", "vin"]
+        # Care generators pick cars by these dates every morning.
+        indexes = [
+            models.Index(fields=["insurance_expiry_date"], name="vehicle_insurance_expiry"),
+            models.Index(fields=["inspection_due_date"], name="vehicle_inspection_due"),
+            models.Index(fields=["warranty_end_date"], name="vehicle_warranty_end"),
+            models.Index(fields=["purchase_date"], name="vehicle_purchase_date"),
+        ]
 
     def __str__(self) -> str:
         return self.plate_number or self.vin
