@@ -29,11 +29,8 @@ class CareKind(models.TextChoices):
     WINBACK = "winback", _("Win-back call")
 
 
-class Channel(models.TextChoices):
-    CALL = "call", _("Phone call")
-    SMS = "sms", _("SMS")
-    WECHAT = "wechat", _("WeChat")
-    EMAIL = "email", _("Email")
+# The channels a customer may prefer are the channels care can use.
+Channel = Customer.Channel
 
 
 class CareRule(models.Model):
