@@ -274,10 +274,15 @@ def care_tasks_link_conversions(*, day: datetime.date) -> int:
     return linked
 
 
-def care_tasks_generate(*, day: datetime.date, kinds: list[str] | None = None) -> GenerationReport:
-    """The morning run for ``day``: safe to repeat, safe to run twice at once."""
+def care_tasks_generate(
+    *, day: datetime.date, kinds: list[str] | None = None, full_refresh: bool = False
+) -> GenerationReport:
+    """The morning run for ``day``: safe to repeat, safe to run twice at once.
+
+    ``full_refresh`` recomputes every car's figures, for after history was
+    edited or deleted by hand (the daily run reads only what was added)."""
     report = GenerationReport(day=day)
-    vehicle_service_stats_refresh()
+    vehicle_service_stats_refresh(full=full_refresh)
     report.fulfilled = care_tasks_close_fulfilled(day=day)
     report.expired = care_tasks_expire(day=day)
     now = timezone.now()

@@ -177,3 +177,19 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class VehicleStatsWatermark(models.Model):
+    """How far ``vehicle_service_stats_refresh`` has read: the highest reading and
+    repair order ids already folded into the cars' figures. One row."""
+
+    last_reading_id = models.BigIntegerField(default=0)
+    last_repair_order_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vehicle figures watermark")
+        verbose_name_plural = _("vehicle figures watermark")
+
+    def __str__(self) -> str:
+        return f"{self.last_reading_id}/{self.last_repair_order_id}"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.sql import DaysBetween
 from customers.models import Customer
-from service.models import RepairLine, RepairOrder
+from service.models import RepairLine, RepairOrder, VehicleStatsWatermark
 from vehicles.models import MileageReading, Vehicle
 from vehicles.services import mileage_record
 
@@ -105,7 +105,7 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
     return repair_order
 
 
-def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> int:
+def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full: bool = False) -> int:
     """Recompute each car's latest reading, km per day and last maintenance.
 
     One ``UPDATE … FROM`` joins two grouped aggregates (readings, maintenance
@@ -115,6 +115,12 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> in
     are simply the minimum and maximum. km per day is the slope between them;
     with less than ``MIN_SPAN_DAYS`` of history it stays empty and generators
     fall back to ``CRM_DEFAULT_KM_PER_DAY``.
+
+    Unless ``full`` (or given ``vehicle_ids``), only cars with readings or
+    repair orders added since the last refresh are aggregated, found by id
+    above the ``VehicleStatsWatermark``: a morning rerun reads almost
+    nothing. Readings are only ever added (``mileage_record``); after editing
+    or deleting history by hand, run a full refresh.
     """
     span = DaysBetween(Max("read_on"), Min("read_on"))
     readings = (
@@ -139,7 +145,22 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> in
         .values("vehicle_id")
         .annotate(day=TruncDate(Max("opened_at")), km=Max("mileage"))
     )
-    if vehicle_ids is not None:
+    watermark = None
+    if vehicle_ids is None and not full:
+        watermark, _ = VehicleStatsWatermark.objects.get_or_create(pk=1)
+        # Read the marks before the update: rows added meanwhile wait for the next run.
+        marks = {
+            "reading": MileageReading.objects.aggregate(m=Max("pk"))["m"] or 0,
+            "repair_order": RepairOrder.objects.aggregate(m=Max("pk"))["m"] or 0,
+        }
+        if marks["reading"] < watermark.last_reading_id or marks["repair_order"] < watermark.last_repair_order_id:
+            # Ids went backwards (tables emptied and refilled): nothing above the marks can be trusted.
+            watermark.last_reading_id = watermark.last_repair_order_id = 0
+        new_readings = MileageReading.objects.filter(pk__gt=watermark.last_reading_id).values("vehicle_id")
+        new_orders = RepairOrder.objects.filter(pk__gt=watermark.last_repair_order_id).values("vehicle_id")
+        touched = Q(vehicle_id__in=new_readings) | Q(vehicle_id__in=new_orders)
+        readings, maintenance = readings.filter(touched), maintenance.filter(touched)
+    elif vehicle_ids is not None:
         readings = readings.filter(vehicle_id__in=vehicle_ids)
         maintenance = maintenance.filter(vehicle_id__in=vehicle_ids)
     readings_sql, readings_params = _sql(readings)
@@ -162,7 +183,12 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None) -> in
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*readings_params, *maintenance_params])
-        return cursor.rowcount
+        changed = cursor.rowcount
+    if watermark is not None:
+        VehicleStatsWatermark.objects.filter(pk=watermark.pk).update(
+            last_reading_id=marks["reading"], last_repair_order_id=marks["repair_order"], refreshed_at=timezone.now()
+        )
+    return changed
 
 
 def _sql(queryset) -> tuple[str, tuple]:

@@ -54,3 +54,19 @@ def test_short_history_leaves_km_per_day_empty(vehicle):
     fresh = Vehicle.objects.get(pk=vehicle.pk)
     assert fresh.km_per_day is None
     assert fresh.last_maintenance_date is None
+
+
+def test_a_rerun_reads_only_cars_with_new_history(vehicle):
+    other = type(vehicle).objects.create(
+        customer=vehicle.customer, vin="LSVAB2AT6NS000001", model=vehicle.model, purchase_date=D(2024, 3, 15)
+    )
+    for car in (vehicle, other):
+        MileageReading.objects.create(vehicle=car, read_on=D(2024, 3, 15), mileage=0)
+    assert vehicle_service_stats_refresh() == 2
+    assert vehicle_service_stats_refresh() == 0  # nothing new: nothing written
+
+    MileageReading.objects.create(vehicle=other, read_on=D(2024, 9, 15), mileage=7320)
+    assert vehicle_service_stats_refresh() == 1
+    # 7,320 km over the 184 days from 2024-03-15 to 2024-09-15.
+    assert Vehicle.objects.get(pk=other.pk).km_per_day == Decimal("39.8")
+    assert Vehicle.objects.get(pk=vehicle.pk).km_per_day is None
