@@ -162,11 +162,19 @@ def _insert_step(
     qs: QuerySet, rule: CareRule, steps: list[int], index: int, days_before: int, fallback, day, now
 ) -> int:
     """Insert the rows of one generator queryset whose contact ``index`` is due today."""
-    qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
-    qs = qs.filter(t_due__lte=day, t_expires__gte=day)
+    # Bounds on the event itself, not on dates computed from it: the database
+    # evaluates the event once per row, and uses an index when the event is a
+    # plain column (insurance expiry, inspection due date).
+    # Contact on or before today, not yet expired:
+    #   event - days_before <= day  and  event + expiry_days >= day.
+    earliest = day - datetime.timedelta(days=rule.expiry_days)
+    latest = day + datetime.timedelta(days=days_before)
     if index + 1 < len(steps):
-        # Only the latest step reached today: a late start skips the earlier calls.
-        qs = qs.annotate(t_next=AddDays("t_event", -steps[index + 1])).filter(t_next__gt=day)
+        # Only the latest step reached today: a late start skips the earlier
+        # calls (the next step's contact, event - next_days_before, is after today).
+        qs = qs.filter(t_event__gt=day + datetime.timedelta(days=steps[index + 1]))
+    qs = qs.filter(t_event__gte=earliest, t_event__lte=latest)
+    qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
     if len(steps) > 1:
         # Each contact of a cadence is its own touch of the same occasion.
         qs = qs.annotate(t_occasion=Concat("t_occasion", Value(f"#{index + 1}"), output_field=CharField()))
