@@ -162,6 +162,22 @@ class HolidayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     search_fields = ["name"]
 
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        user = request.user
+        return user.is_active and (user.is_superuser or (user.is_staff and user.role == user.Role.ADMIN))
+
+    def has_add_permission(self, request):
+        return self.has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request)
+
 
 class RecallCampaignForm(forms.ModelForm):
     vin_list = forms.CharField(

@@ -243,3 +243,33 @@ def test_the_run_logs_its_figures(customer, caplog):
         care_tasks_generate(day=DAY)
     [record] = [r for r in caplog.records if r.name == "care.services"]
     assert record.care_created == {"maintenance": 1}
+
+
+def test_rule_admin_previews_the_words_and_refuses_unknown_placeholders(client, group_admin, default_rules):
+    from django.urls import reverse
+
+    rule = next(r for r in default_rules if r.kind == "maintenance")
+    client.force_login(group_admin)
+    url = reverse("admin:care_carerule_change", args=[rule.pk])
+    page = client.get(url).content.decode()
+    assert "张伟先生" in page  # the sample customer, rendered into the script
+
+    data = {
+        "kind": rule.kind,
+        "name": rule.name,
+        "enabled": "on",
+        "channel": rule.channel,
+        "priority": rule.priority,
+        "target_tiers": rule.target_tiers,
+        "lead_days": rule.lead_days,
+        "cadence_days": "[]",
+        "expiry_days": rule.expiry_days,
+        "message_template": "{name}您好，{nmae}",
+        "call_script": rule.call_script,
+        "params": "{}",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "{nmae}" in response.content.decode()
+    rule.refresh_from_db()
+    assert "{nmae}" not in rule.message_template
