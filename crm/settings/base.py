@@ -193,6 +193,8 @@ CRM_ID_HASH_KEY = env("CRM_ID_HASH_KEY", default="")
 CRM_DEFAULT_KM_PER_DAY = env.int("CRM_DEFAULT_KM_PER_DAY", default=40)
 # Call touches of one customer within this many days are worked as one call.
 CRM_CARE_MERGE_WINDOW_DAYS = env.int("CRM_CARE_MERGE_WINDOW_DAYS", default=7)
+# Rules generated at once on PostgreSQL (one connection each); 1 = one after another.
+CRM_CARE_PARALLEL_RULES = env.int("CRM_CARE_PARALLEL_RULES", default=3)
 # A visit this many days after a touch counts as its conversion.
 CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
 
