@@ -283,30 +283,41 @@ def care_tasks_link_conversions(*, day: datetime.date) -> int:
     return linked
 
 
+def _parallel_allowed() -> bool:
+    """Other connections see this one's rows only outside a transaction, and
+    SQLite has one writer: otherwise work runs one piece after another."""
+    return settings.CRM_CARE_PARALLEL_RULES > 1 and connection.vendor != "sqlite" and not connection.in_atomic_block
+
+
+def _in_thread(func, *args):
+    try:
+        return func(*args)
+    finally:
+        connection.close()  # each thread's own connection
+
+
+def _in_parallel(*funcs) -> list:
+    if not _parallel_allowed():
+        return [func() for func in funcs]
+    with ThreadPoolExecutor(max_workers=len(funcs)) as pool:
+        return list(pool.map(_in_thread, funcs))
+
+
 def _map_rules(func, rules: list) -> list:
     """Apply ``func`` to each (rule, dealerships), on ``CRM_CARE_PARALLEL_RULES``
-    connections at once when that helps.
+    connections at once where allowed (see ``_parallel_allowed``).
 
     Rules are independent statements and the unique constraints already make
     concurrent inserts safe, so a server with spare cores finishes the morning
-    sooner. Inside an outer transaction (tests, a caller's atomic block) other
-    connections would not see its rows, and SQLite has one writer: there the
-    rules run one after another on this connection.
+    sooner.
     """
-    workers = settings.CRM_CARE_PARALLEL_RULES
-    if workers <= 1 or connection.vendor == "sqlite" or connection.in_atomic_block or len(rules) < 2:
+    if not _parallel_allowed() or len(rules) < 2:
         return [func(rule, ids) for rule, ids in rules]
-
-    def in_thread(rule, ids):
-        try:
-            return func(rule, ids)
-        finally:
-            connection.close()  # each thread's own connection
 
     # Rules that scan every car first, so the short ones fill the gaps at the end.
     ordered = sorted(rules, key=lambda item: _SCANS_EVERY_CAR.get(item[0].kind, 9))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda item: in_thread(*item), ordered))
+    with ThreadPoolExecutor(max_workers=settings.CRM_CARE_PARALLEL_RULES) as pool:
+        return list(pool.map(lambda item: _in_thread(func, *item), ordered))
 
 
 _SCANS_EVERY_CAR = {
@@ -328,9 +339,14 @@ def care_tasks_generate(
     ``full_refresh`` recomputes every car's figures, for after history was
     edited or deleted by hand (the daily run reads only what was added)."""
     report = GenerationReport(day=day)
-    vehicle_service_stats_refresh(full=full_refresh)
-    report.fulfilled = care_tasks_close_fulfilled(day=day)
-    report.expired = care_tasks_expire(day=day)
+
+    def close_and_expire() -> tuple[int, int]:
+        return care_tasks_close_fulfilled(day=day), care_tasks_expire(day=day)
+
+    # The cars' figures and the closing of old touches touch different tables.
+    _, (report.fulfilled, report.expired) = _in_parallel(
+        lambda: vehicle_service_stats_refresh(full=full_refresh), close_and_expire
+    )
     now = timezone.now()
     rules = effective_rules(kinds=kinds)
     # Loads are counted once, before the run: one aggregate instead of one per rule.
