@@ -7,10 +7,12 @@ days in the default rule) ends it: a call about a repair two weeks ago is
 pointless.
 """
 
+import datetime
 import logging
 
 from django.db.models import BooleanField, Case, F, Value, When
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from care.generators import register
 from care.generators.base import Run, occasion
@@ -84,6 +86,12 @@ def generate(run: Run):
             "repair order kinds; nothing generated",
             run.rule.pk,
         )
+    if valid:
+        # Only orders closed recently enough to be inside today's window: a
+        # range on closed_at the index answers, not a date computed per order.
+        oldest = run.day - datetime.timedelta(days=run.rule.expiry_days + days + 1)
+        since = timezone.make_aware(datetime.datetime.combine(oldest, datetime.time.min))
+        orders = orders.filter(closed_at__gte=since)
     if not valid or not kinds:
         # WHERE false, not .none() or kind__in=[]: the engine compiles the
         # queryset to SQL, and those have none (EmptyResultSet).
