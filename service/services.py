@@ -17,6 +17,8 @@ from vehicles.services import mileage_record
 
 # Less odometer history than this says little about how much a car is driven.
 MIN_SPAN_DAYS = 30
+# Cars per statement when their figures are refreshed.
+STATS_SLICE = 50_000
 
 
 def repair_order_open(
@@ -163,6 +165,23 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full:
     elif vehicle_ids is not None:
         readings = readings.filter(vehicle_id__in=vehicle_ids)
         maintenance = maintenance.filter(vehicle_id__in=vehicle_ids)
+    bounds = Vehicle.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    changed = 0
+    if bounds["low"] is not None:
+        # Fixed-size slices of cars: a first backfill of a million cars stays a
+        # series of statements the database's buffers can hold.
+        for start in range(bounds["low"], bounds["high"] + 1, STATS_SLICE):
+            in_slice = Q(vehicle_id__gte=start, vehicle_id__lt=start + STATS_SLICE)
+            changed += _stats_update(readings.filter(in_slice), maintenance.filter(in_slice))
+    if watermark is not None:
+        VehicleStatsWatermark.objects.filter(pk=watermark.pk).update(
+            last_reading_id=marks["reading"], last_repair_order_id=marks["repair_order"], refreshed_at=timezone.now()
+        )
+    return changed
+
+
+def _stats_update(readings, maintenance) -> int:
+    """One ``UPDATE … FROM`` writing the aggregates onto the cars whose figures differ."""
     readings_sql, readings_params = _sql(readings)
     maintenance_sql, maintenance_params = _sql(maintenance)
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
@@ -183,12 +202,7 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*readings_params, *maintenance_params])
-        changed = cursor.rowcount
-    if watermark is not None:
-        VehicleStatsWatermark.objects.filter(pk=watermark.pk).update(
-            last_reading_id=marks["reading"], last_repair_order_id=marks["repair_order"], refreshed_at=timezone.now()
-        )
-    return changed
+        return cursor.rowcount
 
 
 def _sql(queryset) -> tuple[str, tuple]:
