@@ -10,7 +10,6 @@ is therefore simply not found, which is a 404 everywhere.
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 M = TypeVar("M", bound=Model)
@@ -38,17 +37,3 @@ def scope_for_user(queryset: QuerySet[M], user) -> QuerySet[M]:
 def get_for_user_or_404(queryset: QuerySet[M], user, **lookup) -> M:
     """Fetch one object in the user's scope; anything else, existing or not, is a 404."""
     return get_object_or_404(scope_for_user(queryset, user), **lookup)
-
-
-def dealership_ids_for_user(user) -> list[int] | None:
-    """The stores a user works in, or ``None`` for every store."""
-    if user.is_group_level:
-        return None
-    return [user.dealership_id] if user.dealership_id else []
-
-
-def ensure_in_scope(obj: Model, user) -> None:
-    """Raise 404 when an object the caller already holds is outside the user's scope."""
-    model = type(obj)
-    if not scope_for_user(model._default_manager.filter(pk=obj.pk), user).exists():
-        raise Http404

@@ -12,10 +12,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     # Advisors start from the day's care queue; managers from the customer book.

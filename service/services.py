@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, Max, Min, Q, When
-from django.db.models.functions import Cast, Round, TruncDate
+from django.db.models import Case, FloatField, Max, Min, Q, Sum, When
+from django.db.models.functions import Cast, Coalesce, Round, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -93,9 +93,11 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
         raise ValidationError({"closed_at": _("An order cannot close before it opened.")}, code="closed_before_opened")
     with transaction.atomic():
         order = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
-        done = order.lines.filter(status=RepairLine.Status.DONE)
-        order.labor_amount = sum((ln.amount for ln in done if ln.line_type == RepairLine.LineType.LABOR), Decimal("0"))
-        order.parts_amount = sum((ln.amount for ln in done if ln.line_type == RepairLine.LineType.PART), Decimal("0"))
+        sums = order.lines.filter(status=RepairLine.Status.DONE).aggregate(
+            labour=Coalesce(Sum("amount", filter=Q(line_type=RepairLine.LineType.LABOR)), Decimal("0")),
+            parts=Coalesce(Sum("amount", filter=Q(line_type=RepairLine.LineType.PART)), Decimal("0")),
+        )
+        order.labor_amount, order.parts_amount = sums["labour"], sums["parts"]
         order.total_amount = order.labor_amount + order.parts_amount
         order.closed_at = closed_at
         order.save(update_fields=["labor_amount", "parts_amount", "total_amount", "closed_at"])

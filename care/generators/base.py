@@ -95,7 +95,6 @@ class Run:
 # Typed NULLs: PostgreSQL will not insert an untyped NULL from a subquery into a bigint.
 NULL_ID = Cast(Value(None), BigIntegerField())
 NULL_AMOUNT = Cast(Value(None), DecimalField(max_digits=10, decimal_places=2))
-NULL_DATE = Cast(Value(None), DateField())
 
 
 def occasion(prefix: str, *parts) -> Concat:
