@@ -4,7 +4,20 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from care.models import CareOptOut, CareRule, CareTask, Holiday, RecallCampaign, RecallVehicle
+from care.messaging.services import outbox_resend
+from care.models import (
+    CareOptOut,
+    CareRule,
+    CareTask,
+    Holiday,
+    MessagingProfile,
+    Outbox,
+    RecallCampaign,
+    RecallVehicle,
+    WeatherAlert,
+    WeatherLocation,
+)
+from care.selectors import outbox_daily_counts
 from care.templating import PLACEHOLDERS, render
 from crm.admin import ScopedAdmin
 from crm.validators import normalize_vin, validate_vin
@@ -46,8 +59,11 @@ class CareRuleAdmin(ScopedAdmin):
     readonly_fields = ["placeholders", "preview", "updated_at"]
     fieldsets = (
         (None, {"fields": ("dealership", "kind", "name", "enabled", "channel", "priority", "target_tiers")}),
-        (_("Timing"), {"fields": ("lead_days", "cadence_days", "expiry_days")}),
-        (_("Words"), {"fields": ("message_template", "call_script", "placeholders", "preview")}),
+        (_("Timing"), {"fields": ("lead_days", "cadence_days", "expiry_days", "message_day_before")}),
+        (
+            _("Words"),
+            {"fields": ("message_template", "gateway_template_code", "call_script", "placeholders", "preview")},
+        ),
         (_("Kind-specific parameters"), {"fields": ("params",)}),
         (None, {"fields": ("updated_at",)}),
     )
@@ -153,14 +169,8 @@ class CareOptOutAdmin(ScopedAdmin):
         super().save_model(request, obj, form, change)
 
 
-@admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
-    """The official calendar is group-wide: admins extend it each year."""
-
-    list_display = ["date", "name", "is_day_off"]
-    list_filter = ["is_day_off", "name"]
-    date_hierarchy = "date"
-    search_fields = ["name"]
+class GroupWideAdmin(admin.ModelAdmin):
+    """Data shared by the whole group: every staff user reads it, administrators edit it."""
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
@@ -177,6 +187,89 @@ class HolidayAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request)
+
+
+@admin.register(Holiday)
+class HolidayAdmin(GroupWideAdmin):
+    """The official calendar is group-wide: admins extend it each year."""
+
+    list_display = ["date", "name", "is_day_off"]
+    list_filter = ["is_day_off", "name"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+
+@admin.register(WeatherLocation)
+class WeatherLocationAdmin(GroupWideAdmin):
+    list_display = ["city", "district", "latitude", "longitude", "provider_id", "enabled"]
+    list_filter = ["enabled", "city"]
+    list_editable = ["enabled"]
+    search_fields = ["city", "district"]
+
+
+@admin.register(WeatherAlert)
+class WeatherAlertAdmin(GroupWideAdmin):
+    list_display = ["headline", "location", "event", "colour", "message_type", "status", "effective_at", "expires_at"]
+    list_filter = ["status", "event", "colour", "provider", "location__city"]
+    search_fields = ["headline", "alert_id", "location__city"]
+    date_hierarchy = "effective_at"
+    list_select_related = ["location"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in WeatherAlert._meta.fields]  # as the provider sent it
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(MessagingProfile)
+class MessagingProfileAdmin(ScopedAdmin):
+    list_display = ["dealership", "sms_sign_name", "email_from", "paused"]
+    list_editable = ["paused"]
+
+
+@admin.register(Outbox)
+class OutboxAdmin(ScopedAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "recipient",
+        "channel",
+        "kind",
+        "purpose",
+        "status",
+        "suppression_reason",
+        "attempts",
+        "sent_at",
+        "error_code",
+    ]
+    list_filter = ["status", "suppression_reason", "channel", "purpose", "kind", "backend", "dealership", "created_at"]
+    search_fields = ["customer__name", "recipient", "gateway_message_id", "error_code"]
+    list_select_related = ["customer"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["resend"]
+    change_list_template = "admin/care/outbox/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Outbox._meta.fields]  # a record of what happened: only "resend" changes it
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Send again (failed or suppressed only)"), permissions=["change"])
+    def resend(self, request, queryset):
+        count = outbox_resend(messages=queryset)
+        self.message_user(
+            request, _("%(n)s messages queued again; consent and limits are checked again.") % {"n": count}
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "daily_counts": outbox_daily_counts(user=request.user, days=14)}
+        return super().changelist_view(request, extra_context=extra_context)
 
 
 class RecallCampaignForm(forms.ModelForm):

@@ -65,7 +65,21 @@ class CareRule(models.Model):
     expiry_days = models.PositiveSmallIntegerField(
         _("expires after (days)"), default=14, help_text=_("Days after the event when an unworked touch expires.")
     )
+    message_day_before = models.BooleanField(
+        _("message the day before"),
+        default=False,
+        help_text=_("For call rules: an SMS with the message template goes out the day before the call is due."),
+    )
     message_template = models.TextField(_("message template"), blank=True)
+    gateway_template_code = models.CharField(
+        _("SMS template code"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "The code of the approved template at the SMS gateway (e.g. SMS_153055065); its variables are the "
+            "placeholders of the message template, in order, without the signature."
+        ),
+    )
     call_script = models.TextField(_("call script"), blank=True)
     target_tiers = models.CharField(
         _("value tiers"), max_length=4, default="ABCD", help_text=_("Letters of the tiers to contact, e.g. ABC.")
@@ -114,6 +128,12 @@ class CareRule(models.Model):
                 clean_params(self.params)
             except ValidationError as exc:
                 errors["params"] = exc.messages
+        if self.message_day_before and self.channel != Channel.CALL:
+            errors["message_day_before"] = [_("Only a call rule sends a message the day before.")]
+        elif self.message_day_before and not (self.message_template or "").strip():
+            errors["message_template"] = [_("The message the day before needs a message template.")]
+        if self.channel != Channel.CALL and not (self.message_template or "").strip():
+            errors["message_template"] = [_("A message rule needs a message template.")]
         cadence = self.cadence_days or []
         if not isinstance(cadence, list) or not all(isinstance(d, int) and d >= 0 for d in cadence):
             errors["cadence_days"] = [_("A list of whole days before the event, such as [45, 33, 30].")]
@@ -124,6 +144,15 @@ class CareRule(models.Model):
     def steps(self) -> list[int]:
         """Days before the event for each contact, earliest first."""
         return sorted(set(self.cadence_days or [self.lead_days]), reverse=True)
+
+    @property
+    def sends_message_day_before(self) -> bool:
+        return self.message_day_before and self.channel == Channel.CALL
+
+    @property
+    def reach_days(self) -> int:
+        """How many days before the event the first contact (call or the message before it) is made."""
+        return max(self.steps) + (1 if self.sends_message_day_before else 0)
 
 
 class CareTask(models.Model):
@@ -148,6 +177,9 @@ class CareTask(models.Model):
         SUPERSEDED = "superseded", _("Superseded by a later contact")
         EXPIRED = "expired", _("Expired")
         INAPPLICABLE = "inapplicable", _("No longer applicable")
+        SENT = "sent", _("Message sent")
+        SUPPRESSED = "suppressed", _("Message suppressed")
+        SEND_FAILED = "send_failed", _("Message failed")
 
     dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(
@@ -233,6 +265,191 @@ class CareTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.customer_id} · {self.due_date}"
+
+
+# Kinds whose messages are marketing: they need the customer's consent and
+# count against the frequency cap. The others are about the customer's own car.
+MARKETING_KINDS = frozenset(
+    {CareKind.BIRTHDAY, CareKind.HOLIDAY, CareKind.WEATHER, CareKind.SEASONAL, CareKind.WINBACK}
+)
+
+
+class Outbox(models.Model):
+    """One message to one customer, from queueing to the gateway's last word.
+
+    A touch has at most one message (unique ``task``), and a message is claimed
+    by one sender before it is sent, so it never goes out twice.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Suppressed")
+
+    class Purpose(models.TextChoices):
+        SERVICE = "service", _("Service reminder")
+        MARKETING = "marketing", _("Marketing")
+
+    class Reason(models.TextChoices):
+        NO_CONSENT = "no_consent", _("No marketing consent")
+        OPTED_OUT = "opted_out", _("Customer turned this care off")
+        FREQUENCY_CAP = "frequency_cap", _("Frequency cap reached")
+        NO_ADDRESS = "no_address", _("No valid number or address")
+        CUSTOMER_INACTIVE = "inactive", _("Customer not active")
+        TOUCH_CLOSED = "touch_closed", _("Touch closed before sending")
+        EXPIRED = "expired", _("Too late to send")
+        PAUSED = "paused", _("Sending paused for the dealership")
+
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    task = models.OneToOneField(
+        CareTask,
+        verbose_name=_("care task"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="message",
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=CareKind.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    recipient = models.CharField(_("to"), max_length=254, blank=True)
+    template_key = models.CharField(
+        _("template"), max_length=60, help_text=_("Which of our templates: the rule's kind and number.")
+    )
+    template_code = models.CharField(_("gateway template code"), max_length=60, blank=True)
+    params = models.JSONField(
+        _("template parameters"), default=list, blank=True, help_text=_("[name, value] pairs, in order.")
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    suppression_reason = models.CharField(_("suppressed because"), max_length=16, choices=Reason.choices, blank=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=50)
+    send_after = models.DateTimeField(_("not before"))
+    expires_at = models.DateTimeField(_("send by"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    backend = models.CharField(_("sent through"), max_length=30, blank=True)
+    gateway_message_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
+    error_code = models.CharField(_("error code"), max_length=60, blank=True)
+    error_message = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "send_after"], name="outbox_due"),
+            models.Index(fields=["customer", "created_at"], name="outbox_customer_time"),
+            models.Index(fields=["customer", "purpose", "sent_at"], name="outbox_customer_sent"),
+            models.Index(fields=["gateway_message_id"], name="outbox_gateway_id"),
+            models.Index(fields=["dealership", "created_at"], name="outbox_store_day"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="suppressed", suppression_reason__gt="")
+                | (~Q(status="suppressed") & Q(suppression_reason="")),
+                name="outbox_suppressed_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} #{self.pk} → {self.recipient}"
+
+
+class MessagingProfile(models.Model):
+    """A dealership's sending settings: its approved SMS signature and its e-mail sender."""
+
+    dealership = models.OneToOneField(
+        Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="messaging_profile"
+    )
+    sms_sign_name = models.CharField(
+        _("SMS signature"), max_length=30, blank=True, help_text=_("As approved at the gateway, without 【】.")
+    )
+    email_from = models.EmailField(_("e-mail sender"), blank=True)
+    paused = models.BooleanField(
+        _("sending paused"), default=False, help_text=_("Queued messages wait while paused; nothing is lost.")
+    )
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("messaging settings")
+        verbose_name_plural = _("messaging settings")
+
+    def __str__(self) -> str:
+        return str(self.dealership)
+
+
+class WeatherLocation(models.Model):
+    """A city (or one district of it) whose customers get severe-weather care."""
+
+    city = models.CharField(_("city"), max_length=50)
+    district = models.CharField(_("district"), max_length=50, blank=True, help_text=_("Empty: the whole city."))
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=4)
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=4)
+    provider_id = models.CharField(_("provider's location id"), max_length=30, blank=True)
+    enabled = models.BooleanField(_("polled"), default=True)
+
+    class Meta:
+        verbose_name = _("weather location")
+        verbose_name_plural = _("weather locations")
+        ordering = ["city", "district"]
+        constraints = [models.UniqueConstraint(fields=["city", "district"], name="weather_location_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.district}".strip()
+
+
+class WeatherAlert(models.Model):
+    """An official warning, or a sudden change read from the forecast, as received."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("In force")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    location = models.ForeignKey(
+        WeatherLocation, verbose_name=_("location"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    provider = models.CharField(_("provider"), max_length=20)
+    alert_id = models.CharField(_("alert id"), max_length=120)
+    event = models.CharField(_("event"), max_length=20)
+    event_name = models.CharField(_("event name"), max_length=40)
+    message_type = models.CharField(_("message type"), max_length=10)
+    severity = models.CharField(_("severity"), max_length=10, blank=True)
+    colour = models.CharField(_("colour"), max_length=10, blank=True)
+    colour_rank = models.PositiveSmallIntegerField(_("colour rank"), default=0, help_text=_("0 none, 1 blue … 4 red."))
+    headline = models.CharField(_("headline"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    instruction = models.TextField(_("instruction"), blank=True)
+    effective_at = models.DateTimeField(_("effective"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    replaces = models.ForeignKey(
+        "self", verbose_name=_("replaces"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("weather alert")
+        verbose_name_plural = _("weather alerts")
+        ordering = ["-effective_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["location", "alert_id"], name="weather_alert_once")]
+
+    def __str__(self) -> str:
+        return self.headline
 
 
 class CareOptOut(models.Model):

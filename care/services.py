@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from care.generators import get_generator
 from care.generators.base import NULL_AMOUNT, NULL_ID, Run
-from care.models import CareKind, CareRule, CareTask, RecallVehicle
+from care.models import CareKind, CareRule, CareTask, Channel, RecallVehicle
 from crm.models import Dealership, User
 from crm.sql import AddDays
 from service.models import Appointment, RepairOrder
@@ -109,7 +109,7 @@ def _fallback_advisors(dealership_ids: tuple[int, ...]) -> dict[int, int]:
 
 
 def _insert_select(
-    queryset: QuerySet, *, rule: CareRule, step: int, fallback: dict[int, int], day: datetime.date, now
+    queryset: QuerySet, *, rule: CareRule, channel: str, step: int, fallback: dict[int, int], day: datetime.date, now
 ) -> int:
     """``INSERT … SELECT`` the generator's rows; conflicts with existing touches are skipped."""
     missing = {name: default for name, default in _OPTIONAL.items() if name not in queryset.query.annotations}
@@ -125,7 +125,7 @@ def _insert_select(
     constants = {
         "rule_id": rule.pk,
         "kind": rule.kind,
-        "channel": rule.channel,
+        "channel": channel,
         "step": step,
         "status": CareTask.Status.OPEN,
         "outcome": "",
@@ -160,9 +160,12 @@ def _insert_select(
 
 
 def _insert_step(
-    qs: QuerySet, rule: CareRule, steps: list[int], index: int, days_before: int, fallback, day, now
+    qs: QuerySet, rule: CareRule, steps: list[int], index: int, fallback, day, now, *, message: bool = False
 ) -> int:
-    """Insert the rows of one generator queryset whose contact ``index`` is due today."""
+    """Insert the rows of one generator queryset whose contact ``index`` is due today.
+
+    ``message``: the SMS that goes out the day before a call (see ``CareRule.message_day_before``)."""
+    days_before = steps[index] + (1 if message else 0)
     # Bounds on the event itself, not on dates computed from it: the database
     # evaluates the event once per row, and uses an index when the event is a
     # plain column (insurance expiry, inspection due date).
@@ -173,13 +176,16 @@ def _insert_step(
     if index + 1 < len(steps):
         # Only the latest step reached today: a late start skips the earlier
         # calls (the next step's contact, event - next_days_before, is after today).
-        qs = qs.filter(t_event__gt=day + datetime.timedelta(days=steps[index + 1]))
+        qs = qs.filter(t_event__gt=day + datetime.timedelta(days=steps[index + 1] + (1 if message else 0)))
     qs = qs.filter(t_event__gte=earliest, t_event__lte=latest)
     qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
-    if len(steps) > 1:
-        # Each contact of a cadence is its own touch of the same occasion.
-        qs = qs.annotate(t_occasion=Concat("t_occasion", Value(f"#{index + 1}"), output_field=CharField()))
-    return _insert_select(qs, rule=rule, step=index + 1, fallback=fallback, day=day, now=now)
+    suffix = (f"#{index + 1}" if len(steps) > 1 else "") + ("/sms" if message else "")
+    if suffix:
+        # Each contact of a cadence, and the message before a call, is its own
+        # touch of the same occasion.
+        qs = qs.annotate(t_occasion=Concat("t_occasion", Value(suffix), output_field=CharField()))
+    channel = Channel.SMS if message else rule.channel
+    return _insert_select(qs, rule=rule, channel=channel, step=index + 1, fallback=fallback, day=day, now=now)
 
 
 def _generate_rule(
@@ -189,16 +195,20 @@ def _generate_rule(
     generator = get_generator(rule.kind)
     steps = rule.steps  # days before the event, earliest contact first
     created = 0
-    for index, days_before in enumerate(steps):
-        produced = generator(Run(rule=rule, day=day, dealership_ids=dealership_ids))
-        for qs in produced if isinstance(produced, list) else [produced]:
-            created += _insert_step(qs, rule, steps, index, days_before, fallback, day, now)
+    # Message the day before, call on the day: for call rules that ask for it.
+    passes = [False, True] if rule.sends_message_day_before else [False]
+    for index in range(len(steps)):
+        for message in passes:
+            produced = generator(Run(rule=rule, day=day, dealership_ids=dealership_ids))
+            for qs in produced if isinstance(produced, list) else [produced]:
+                created += _insert_step(qs, rule, steps, index, fallback, day, now, message=message)
     superseded = 0
     if len(steps) > 1:
         later = CareTask.objects.filter(
             rule=OuterRef("rule"),
             customer=OuterRef("customer"),
             vehicle=OuterRef("vehicle"),
+            channel=OuterRef("channel"),
             step__gt=OuterRef("step"),
             status=CareTask.Status.OPEN,
         )
@@ -331,6 +341,23 @@ _SCANS_EVERY_CAR = {
 }
 
 
+def care_rules_apply(*, day: datetime.date, kinds: list[str] | None = None, report: GenerationReport) -> None:
+    """Insert the touches the enabled rules (of ``kinds``) find due on ``day``."""
+    now = timezone.now()
+    rules = effective_rules(kinds=kinds)
+    # Loads are counted once, before the run: one aggregate instead of one per rule.
+    fallback = _fallback_advisors(tuple({pk for _, ids in rules for pk in ids}))
+
+    def run_rule(rule: CareRule, dealership_ids: tuple[int, ...]) -> tuple[CareRule, int, int]:
+        with transaction.atomic():
+            created, superseded = _generate_rule(rule, dealership_ids, day, now, fallback)
+        return rule, created, superseded
+
+    for rule, created, superseded in _map_rules(run_rule, rules):
+        report.created[rule.kind] = report.created.get(rule.kind, 0) + created
+        report.superseded += superseded
+
+
 def care_tasks_generate(
     *, day: datetime.date, kinds: list[str] | None = None, full_refresh: bool = False
 ) -> GenerationReport:
@@ -347,19 +374,7 @@ def care_tasks_generate(
     _, (report.fulfilled, report.expired) = _in_parallel(
         lambda: vehicle_service_stats_refresh(full=full_refresh), close_and_expire
     )
-    now = timezone.now()
-    rules = effective_rules(kinds=kinds)
-    # Loads are counted once, before the run: one aggregate instead of one per rule.
-    fallback = _fallback_advisors(tuple({pk for _, ids in rules for pk in ids}))
-
-    def run_rule(rule: CareRule, dealership_ids: tuple[int, ...]) -> tuple[CareRule, int, int]:
-        with transaction.atomic():
-            created, superseded = _generate_rule(rule, dealership_ids, day, now, fallback)
-        return rule, created, superseded
-
-    for rule, created, superseded in _map_rules(run_rule, rules):
-        report.created[rule.kind] = report.created.get(rule.kind, 0) + created
-        report.superseded += superseded
+    care_rules_apply(day=day, kinds=kinds, report=report)
     report.converted = care_tasks_link_conversions(day=day)
     # LogRecord owns "created"; the extra keys are prefixed.
     logger.info(

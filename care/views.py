@@ -4,7 +4,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from care.selectors import care_call_groups, care_queue_tasks, care_task_render
+from care.selectors import care_call_groups, care_queue_tasks, care_task_render, customer_messages
+from customers.selectors import customer_get_for_user
 
 MAX_TASKS = 500
 
@@ -20,3 +21,19 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         (t, care_task_render(t, t.rule.message_template)) for t in tasks if t.channel != "call" and t.due_date <= day
     ]
     return render(request, "care/queue.html", {"day": day, "groups": groups, "messages_due": messages_due})
+
+
+@login_required
+@require_GET
+def customer_messages_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's messages (suppressed ones with their reason) and consent history, for the customer page."""
+    customer = customer_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "care/partials/customer_messages.html",
+        {
+            "customer": customer,
+            "messages_sent": customer_messages(customer=customer),
+            "consent_changes": customer.consent_changes.select_related("recorded_by")[:20],
+        },
+    )

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # --- Mainland mobile numbers -------------------------------------------------
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def normalize_mobile(value: str) -> str:
@@ -25,7 +25,7 @@ def normalize_mobile(value: str) -> str:
 
 
 def validate_mobile(value: str) -> None:
-    if not _MOBILE_RE.match(value or ""):
+    if not MOBILE_RE.match(value or ""):
         raise ValidationError(
             _("Enter a mainland mobile number: 11 digits starting with 13–19."),
             code="invalid_mobile",

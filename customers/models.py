@@ -93,6 +93,7 @@ class Customer(models.Model):
     lunar_birthday_month = models.PositiveSmallIntegerField(_("lunar birthday month"), null=True, blank=True)
     lunar_birthday_day = models.PositiveSmallIntegerField(_("lunar birthday day"), null=True, blank=True)
     lunar_birthday_leap = models.BooleanField(_("lunar birthday in a leap month"), default=False)
+    email = models.EmailField(_("e-mail"), blank=True)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     marketing_consent_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.BOUGHT_HERE)
@@ -183,3 +184,37 @@ class Customer(models.Model):
             )
         if self.advisor_id and self.advisor and self.advisor.dealership_id not in (None, self.dealership_id):
             raise ValidationError({"advisor": _("The advisor works at another dealership.")})
+
+
+class ConsentChange(models.Model):
+    """A change of a customer's marketing consent, with when, how and from whom:
+    the record a regulator or the customer may ask for."""
+
+    class Source(models.TextChoices):
+        SMS_REPLY = "sms_reply", _("SMS reply")
+        ADVISOR = "advisor", _("Advisor")
+        ADMIN = "admin", _("Admin")
+        IMPORT = "import", _("Import")
+        CUSTOMER = "customer", _("Customer (online)")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_changes"
+    )
+    granted = models.BooleanField(_("consent given"))
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    detail = models.CharField(_("detail"), max_length=200, blank=True, help_text=_("E.g. the reply's text."))
+    changed_at = models.DateTimeField(_("changed at"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+
+    dealership_path = "customer__dealership"
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "changed_at"], name="consent_customer_time")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {'+' if self.granted else '-'} {self.changed_at:%Y-%m-%d %H:%M}"

@@ -36,6 +36,7 @@ MODULES = [
     "appointment_confirm",
     "seasonal",
     "recall",
+    "weather",
 ]
 
 

@@ -166,7 +166,7 @@ def window(run: Run) -> tuple[datetime.date, datetime.date]:
     the earliest contact's lead ahead (see care.services._generate_rule)."""
     return (
         run.day - datetime.timedelta(days=run.rule.expiry_days),
-        run.day + datetime.timedelta(days=max(run.rule.steps)),
+        run.day + datetime.timedelta(days=run.rule.reach_days),
     )
 
 

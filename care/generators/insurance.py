@@ -21,7 +21,7 @@ def generate(run: Run):
     # Only expiries the engine could keep today: at most the earliest contact
     # ahead, at least the expiry days behind. A plain range on a column.
     earliest = run.day - datetime.timedelta(days=rule.expiry_days)
-    latest = run.day + datetime.timedelta(days=max(rule.steps))
+    latest = run.day + datetime.timedelta(days=rule.reach_days)
     return (
         run.vehicles()
         .filter(insurance_expiry_date__range=(earliest, latest))

@@ -198,6 +198,54 @@ CRM_CARE_PARALLEL_RULES = env.int("CRM_CARE_PARALLEL_RULES", default=3)
 # A visit this many days after a touch counts as its conversion.
 CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
 
+# --- Messages ------------------------------------------------------------------
+# One backend per channel (dotted path), like Django's EMAIL_BACKEND. The
+# default only records messages in the outbox: nothing leaves the machine.
+_OUTBOX_ONLY = "care.messaging.backends.OutboxOnlyBackend"
+CRM_MESSAGE_BACKENDS = {
+    "sms": env("CRM_SMS_BACKEND", default=_OUTBOX_ONLY),
+    "wechat": env("CRM_WECHAT_BACKEND", default=_OUTBOX_ONLY),
+    "email": env("CRM_EMAIL_BACKEND", default=_OUTBOX_ONLY),
+}
+# Keyword arguments per backend class; secrets come from the environment.
+CRM_MESSAGE_BACKEND_OPTIONS = {
+    "care.messaging.aliyun.AliyunSmsBackend": {
+        "access_key_id": env("CRM_ALIYUN_ACCESS_KEY_ID", default=""),
+        "access_key_secret": env("CRM_ALIYUN_ACCESS_KEY_SECRET", default=""),
+        "endpoint": env("CRM_ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com/"),
+    },
+}
+# No message leaves between these local times; held ones go at the end.
+CRM_MESSAGE_QUIET_START = env("CRM_MESSAGE_QUIET_START", default="21:00")
+CRM_MESSAGE_QUIET_END = env("CRM_MESSAGE_QUIET_END", default="08:00")
+# At most this many marketing messages per customer within the window.
+CRM_MARKETING_CAP_COUNT = env.int("CRM_MARKETING_CAP_COUNT", default=1)
+CRM_MARKETING_CAP_DAYS = env.int("CRM_MARKETING_CAP_DAYS", default=7)
+# Sender: rows claimed per batch, gateway calls at once, attempts before "failed".
+CRM_OUTBOX_BATCH_SIZE = env.int("CRM_OUTBOX_BATCH_SIZE", default=200)
+CRM_OUTBOX_CONCURRENCY = env.int("CRM_OUTBOX_CONCURRENCY", default=8)
+CRM_OUTBOX_MAX_ATTEMPTS = env.int("CRM_OUTBOX_MAX_ATTEMPTS", default=8)
+CRM_OUTBOX_RETRY_BASE_SECONDS = env.int("CRM_OUTBOX_RETRY_BASE_SECONDS", default=60)
+# Token in the gateway's callback URLs (delivery reports, replies such as "TD").
+CRM_SMS_WEBHOOK_TOKEN = env("CRM_SMS_WEBHOOK_TOKEN", default="")
+
+# --- Weather ----------------------------------------------------------------------
+CRM_WEATHER_PROVIDER = env("CRM_WEATHER_PROVIDER", default="care.weather.fixture.FixtureProvider")
+CRM_WEATHER_OPTIONS = {
+    "care.weather.fixture.FixtureProvider": {
+        "path": env("CRM_WEATHER_FIXTURE", default=str(BASE_DIR / "care" / "weather" / "demo.json")),
+    },
+    "care.weather.qweather.QWeatherProvider": {
+        "api_host": env("CRM_QWEATHER_API_HOST", default=""),
+        "project_id": env("CRM_QWEATHER_PROJECT_ID", default=""),
+        "key_id": env("CRM_QWEATHER_KEY_ID", default=""),
+        "private_key": env("CRM_QWEATHER_PRIVATE_KEY", default=""),
+    },
+}.get(CRM_WEATHER_PROVIDER, {})
+# Sudden change from the forecast: a fall of this many °C in a day, or this heat.
+CRM_WEATHER_DROP_DEGREES = env.int("CRM_WEATHER_DROP_DEGREES", default=8)
+CRM_WEATHER_HEAT_DEGREES = env.int("CRM_WEATHER_HEAT_DEGREES", default=35)
+
 # --- Logging ----------------------------------------------------------------------
 CRM_LOG_FORMAT = env("CRM_LOG_FORMAT", default="json")
 LOGGING = {

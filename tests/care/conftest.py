@@ -6,6 +6,7 @@ import pytest
 from care.models import CareTask
 from care.services import care_tasks_generate
 from service.models import RepairOrder
+from tests.care.backends import ScriptedBackend
 from vehicles.models import MileageReading
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -61,3 +62,13 @@ def add_visit(vehicle, number: str, kind: str, day: datetime.date, mileage: int)
 
 def add_reading(vehicle, day: datetime.date, mileage: int) -> None:
     MileageReading.objects.create(vehicle=vehicle, read_on=day, mileage=mileage)
+
+
+@pytest.fixture
+def scripted(settings):
+    """Every channel through ``ScriptedBackend``: records sends, fails on cue."""
+    path = "tests.care.backends.ScriptedBackend"
+    settings.CRM_MESSAGE_BACKENDS = {"sms": path, "wechat": path, "email": path}
+    ScriptedBackend.sent = []
+    ScriptedBackend.failures = {}
+    return ScriptedBackend

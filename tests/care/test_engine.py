@@ -37,8 +37,8 @@ def due_car(customer, *, days_from_day: int = 3):
 
 def test_default_rules_cover_every_kind_and_their_words_are_valid(default_rules):
     kinds = {rule.kind for rule in default_rules}
-    # weather arrives with the messages issue and winback with the tiers issue.
-    assert kinds == set(CareKind.values) - {CareKind.WEATHER, CareKind.WINBACK}
+    # winback arrives with the tiers issue.
+    assert kinds == set(CareKind.values) - {CareKind.WINBACK}
     assert kinds <= set(registered_kinds())
     for rule in default_rules:
         rule.full_clean()

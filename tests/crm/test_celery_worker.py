@@ -3,50 +3,20 @@ REDIS_URL is set, kombu's filesystem transport otherwise), runs a task against
 the test database."""
 
 import datetime
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.utils import timezone
 
 from crm.tasks import purge_expired_sessions_task
-
-
-def database_url_for_worker() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.celery_worker import start_worker, stop_worker, wait_until
 
 
 @pytest.fixture
 def worker():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crm.settings.test",
-        "DATABASE_URL": database_url_for_worker(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_worker()
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)
 
 
 @pytest.mark.broker
@@ -58,13 +28,7 @@ def test_worker_runs_a_queued_task_on_the_configured_broker(worker):
 
     purge_expired_sessions_task.delay()
 
-    deadline = time.monotonic() + 60
-    while Session.objects.filter(session_key="expired").exists():
-        if worker.poll() is not None:
-            pytest.fail(f"worker exited: {worker.stdout.read().decode(errors='replace')}")
-        if time.monotonic() > deadline:
-            pytest.fail("the worker did not run the task within 60 s")
-        time.sleep(0.3)
+    wait_until(lambda: not Session.objects.filter(session_key="expired").exists(), worker)
     assert list(Session.objects.values_list("session_key", flat=True)) == ["current"]
 
 

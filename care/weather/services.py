@@ -1,0 +1,131 @@
+"""Every three hours: read the warnings and forecasts for the places our
+customers live, keep each alert once, and turn new ones into weather touches."""
+
+import dataclasses
+import datetime
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from care.generators.weather import colour_rank
+from care.models import CareKind, CareTask, WeatherAlert, WeatherLocation
+from care.weather.base import Alert, Location, WeatherError, WeatherProvider, get_provider
+from care.weather.changes import sudden_changes
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class PollReport:
+    locations: int = 0
+    new_alerts: int = 0
+    cancelled: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+    touches: int = 0
+
+
+def _location(place: WeatherLocation) -> Location:
+    return Location(
+        key=str(place.pk),
+        city=place.city,
+        district=place.district,
+        latitude=float(place.latitude),
+        longitude=float(place.longitude),
+        provider_id=place.provider_id,
+    )
+
+
+def _cancel(place: WeatherLocation, alert: Alert, now: datetime.datetime) -> int:
+    """A cancelled warning: its open touches close, its queued messages will not go."""
+    cancelled = list(
+        WeatherAlert.objects.filter(location=place, alert_id__in=alert.supersedes).values_list("pk", flat=True)
+    )
+    WeatherAlert.objects.filter(pk__in=cancelled).update(status=WeatherAlert.Status.CANCELLED)
+    CareTask.objects.filter(
+        kind=CareKind.WEATHER, status=CareTask.Status.OPEN, occasion__in=[f"weather:{pk}" for pk in cancelled]
+    ).update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.INAPPLICABLE, closed_at=now)
+    return len(cancelled)
+
+
+def _store(place: WeatherLocation, alerts: list[Alert], provider: str, now: datetime.datetime, report) -> None:
+    known = set(
+        WeatherAlert.objects.filter(location=place, alert_id__in=[a.id for a in alerts]).values_list(
+            "alert_id", flat=True
+        )
+    )
+    for alert in alerts:
+        if alert.id in known or (alert.expires_at and alert.expires_at < now):
+            continue
+        if alert.message_type == "cancel":
+            report.cancelled += _cancel(place, alert, now)
+        replaces = (
+            WeatherAlert.objects.filter(location=place, alert_id__in=alert.supersedes).order_by("-pk").first()
+            if alert.supersedes
+            else None
+        )
+        _, created = WeatherAlert.objects.get_or_create(
+            location=place,
+            alert_id=alert.id[:120],
+            defaults={
+                "provider": provider,
+                "event": alert.event,
+                "event_name": alert.event_name[:40],
+                "message_type": alert.message_type,
+                "severity": alert.severity[:10],
+                "colour": alert.colour,
+                "colour_rank": colour_rank(alert.colour),
+                "headline": alert.headline[:300],
+                "description": alert.description,
+                "instruction": alert.instruction,
+                "effective_at": alert.effective_at,
+                "expires_at": alert.expires_at,
+                "replaces": replaces,
+                "status": WeatherAlert.Status.CANCELLED
+                if alert.message_type == "cancel"
+                else WeatherAlert.Status.ACTIVE,
+                "received_at": now,
+            },
+        )
+        report.new_alerts += created
+
+
+def weather_poll(*, now: datetime.datetime | None = None, provider: WeatherProvider | None = None) -> PollReport:
+    """Poll every enabled location, then generate the weather touches and queue
+    their messages. A second poll of the same alerts creates nothing."""
+    from care.messaging.services import outbox_enqueue
+    from care.services import GenerationReport, care_rules_apply
+
+    now = now or timezone.now()
+    provider = provider or get_provider()
+    report = PollReport()
+    tz = timezone.get_current_timezone()
+    for place in WeatherLocation.objects.filter(enabled=True):
+        report.locations += 1
+        location = _location(place)
+        alerts: list[Alert] = []
+        for fetch in (provider.alerts, provider.daily_forecast):
+            try:
+                answer = fetch(location)
+            except WeatherError as exc:
+                report.errors.append(f"{place}: {exc}")
+                logger.warning("weather provider error", extra={"weather_location": str(place), "error": str(exc)})
+                continue
+            if fetch == provider.alerts:
+                alerts.extend(answer)
+            else:
+                alerts.extend(
+                    sudden_changes(
+                        location,
+                        answer,
+                        drop=settings.CRM_WEATHER_DROP_DEGREES,
+                        heat=settings.CRM_WEATHER_HEAT_DEGREES,
+                        tz=tz,
+                    )
+                )
+        _store(place, alerts, provider.name, now, report)
+    generation = GenerationReport(day=timezone.localdate(now))
+    care_rules_apply(day=generation.day, kinds=[CareKind.WEATHER], report=generation)
+    report.touches = generation.total_created
+    outbox_enqueue(now=now)
+    return report
