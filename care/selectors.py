@@ -6,8 +6,9 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from care.models import CareTask, Channel, Outbox
+from care.models import CareTask, Channel, Outbox, WeatherAlert
 from care.templating import render
+from crm.models import Dealership
 from crm.tenancy import scope_for_user
 
 
@@ -107,3 +108,18 @@ def outbox_daily_counts(*, user, days: int) -> list[dict]:
 def customer_messages(*, customer, limit: int = 30) -> list[Outbox]:
     """The customer's latest messages, suppressed ones included, for the timeline."""
     return list(Outbox.objects.filter(customer=customer).order_by("-created_at", "-pk")[:limit])
+
+
+def weather_alerts_in_force(*, user, now: datetime.datetime) -> list[WeatherAlert]:
+    """Severe weather where the user's dealership is (group users: everywhere), for the queue's banner."""
+    alerts = (
+        WeatherAlert.objects.filter(status=WeatherAlert.Status.ACTIVE, effective_at__lte=now)
+        .exclude(message_type="cancel")
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("location")
+        .order_by("-colour_rank", "-effective_at")
+    )
+    if not user.is_group_level:
+        home = Dealership.objects.filter(pk=user.dealership_id).values("city")
+        alerts = alerts.filter(location__city__in=home)
+    return list(alerts[:5])

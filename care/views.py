@@ -4,7 +4,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from care.selectors import care_call_groups, care_queue_tasks, care_task_render, customer_messages
+from care.selectors import (
+    care_call_groups,
+    care_queue_tasks,
+    care_task_render,
+    customer_messages,
+    weather_alerts_in_force,
+)
 from customers.selectors import customer_get_for_user
 
 MAX_TASKS = 500
@@ -20,7 +26,13 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     messages_due = [
         (t, care_task_render(t, t.rule.message_template)) for t in tasks if t.channel != "call" and t.due_date <= day
     ]
-    return render(request, "care/queue.html", {"day": day, "groups": groups, "messages_due": messages_due})
+    context = {
+        "day": day,
+        "groups": groups,
+        "messages_due": messages_due,
+        "weather_alerts": weather_alerts_in_force(user=request.user, now=timezone.now()),
+    }
+    return render(request, "care/queue.html", context)
 
 
 @login_required

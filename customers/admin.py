@@ -1,11 +1,12 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import ScopedAdmin
 from crm.fields import id_number_digest
 from crm.validators import normalize_id_number
 from customers.forms import CustomerForm
-from customers.models import Customer
+from customers.models import ConsentChange, Customer
 
 
 @admin.register(Customer)
@@ -65,7 +66,16 @@ class CustomerAdmin(ScopedAdmin):
         ),
         (
             _("Contact and consent"),
-            {"fields": ("preferred_channel", "marketing_consent", "marketing_consent_at", "source", "referred_by")},
+            {
+                "fields": (
+                    "email",
+                    "preferred_channel",
+                    "marketing_consent",
+                    "marketing_consent_at",
+                    "source",
+                    "referred_by",
+                )
+            },
         ),
         (_("Value and churn"), {"fields": ("value_tier", "churn_state", "last_visit_date", "status")}),
         (
@@ -75,6 +85,21 @@ class CustomerAdmin(ScopedAdmin):
         (None, {"fields": ("created_at", "updated_at")}),
     )
     autocomplete_fields = ["referred_by"]
+
+    def save_model(self, request, obj, form, change):
+        consent_changed = "marketing_consent" in form.changed_data or (not change and obj.marketing_consent)
+        if consent_changed and "marketing_consent_at" not in form.changed_data:
+            obj.marketing_consent_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if consent_changed:
+            # Every change of consent is on record, with who made it.
+            ConsentChange.objects.create(
+                customer=obj,
+                granted=obj.marketing_consent,
+                source=ConsentChange.Source.ADMIN,
+                changed_at=obj.marketing_consent_at or timezone.now(),
+                recorded_by=request.user,
+            )
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

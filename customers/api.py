@@ -33,6 +33,7 @@ class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
             "lunar_birthday_month",
             "lunar_birthday_day",
             "lunar_birthday_leap",
+            "email",
             "preferred_channel",
             "marketing_consent",
             "source",

@@ -34,6 +34,7 @@ class CustomerForm(forms.ModelForm):
             "city",
             "district",
             "address",
+            "email",
             "preferred_channel",
             "marketing_consent",
             "source",

@@ -278,3 +278,11 @@ APPOINTMENT_NOTES = {
 
 DEMO_PASSWORD = "demo1234"
 ADVISORS_PER_STORE = 3
+
+
+# Where the demo's customers live, for severe-weather care: (latitude,
+# longitude, QWeather LocationID).
+WEATHER_LOCATIONS = {
+    "上海": ("31.2304", "121.4737", "101020100"),
+    "苏州": ("31.2989", "120.5853", "101190401"),
+}

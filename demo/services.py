@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from lunar_python import LunarYear, Solar
 
+from care.models import MessagingProfile, WeatherLocation
 from crm.models import Dealership, User
 from crm.validators import id_number_check_digit, vin_check_digit
 from customers.models import Customer
@@ -115,7 +116,22 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
             builder.add_customer()
         builder.add_appointments()
         builder.insert()
+        _messaging_and_weather(builder.stores)
     return builder.summary()
+
+
+def _messaging_and_weather(stores) -> None:
+    """Each store's SMS signature, and the cities polled for severe weather
+    (group-wide: kept across resets, an admin may have edited them)."""
+    MessagingProfile.objects.bulk_create(
+        [MessagingProfile(dealership=store.dealership, sms_sign_name=store.spec.name) for store in stores]
+    )
+    for city, (latitude, longitude, provider_id) in data.WEATHER_LOCATIONS.items():
+        WeatherLocation.objects.get_or_create(
+            city=city,
+            district="",
+            defaults={"latitude": latitude, "longitude": longitude, "provider_id": provider_id},
+        )
 
 
 def demo_reset() -> None:

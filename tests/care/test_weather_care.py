@@ -8,6 +8,8 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from care.messaging.services import outbox_send
 from care.models import CareTask, Outbox, WeatherAlert, WeatherLocation
@@ -15,6 +17,7 @@ from care.weather.base import WeatherError, WeatherProvider
 from care.weather.fixture import FixtureProvider
 from care.weather.services import weather_poll
 from tests.care.factories import CareRuleFactory
+from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -210,3 +213,19 @@ def test_the_demo_fixture_gives_one_current_alert_for_shanghai(db, settings):
     CareRuleFactory(kind="weather", channel="sms", lead_days=0, expiry_days=1, message_template="{name}，{item}")
     weather_poll(provider=get_provider())
     assert WeatherAlert.objects.filter(status="active", event="rainstorm").count() == 1
+
+
+def test_the_queue_shows_warnings_in_force_where_the_dealership_is(
+    client, advisor, shanghai, weather, other_dealership
+):
+    advisor.dealership.city = "上海"
+    advisor.dealership.save()
+    weather.poll([alert("A1", expire="+48h")], now=timezone.now())
+    client.force_login(advisor)
+    assert "上海中心气象台发布暴雨黄色预警" in client.get(reverse("care:queue")).content.decode()
+
+    other_dealership.city = "苏州"
+    other_dealership.save()
+    elsewhere = UserFactory(username="suzhou_advisor", dealership=other_dealership)
+    client.force_login(elsewhere)
+    assert "暴雨黄色预警" not in client.get(reverse("care:queue")).content.decode()
