@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Dealership
@@ -27,6 +28,7 @@ class CareKind(models.TextChoices):
     SEASONAL = "seasonal", _("Seasonal campaign")
     RECALL = "recall", _("Recall")
     WINBACK = "winback", _("Win-back call")
+    APPOINTMENT_NO_SHOW = "appointment_no_show", _("Missed appointment")
 
 
 # The channels a customer may prefer are the channels care can use.
@@ -180,6 +182,11 @@ class CareTask(models.Model):
         SENT = "sent", _("Message sent")
         SUPPRESSED = "suppressed", _("Message suppressed")
         SEND_FAILED = "send_failed", _("Message failed")
+        DONE_ELSEWHERE = "done_elsewhere", _("Done elsewhere")
+        INSURED_ELSEWHERE = "insured_elsewhere", _("Insured elsewhere")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        CAR_SOLD = "car_sold", _("Car sold")
+        MOVED = "moved", _("Moved away")
 
     dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(
@@ -199,7 +206,8 @@ class CareTask(models.Model):
     due_date = models.DateField(_("contact on"))
     expires_on = models.DateField(_("expires on"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("call attempts"), default=0)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned to"),
@@ -450,6 +458,138 @@ class WeatherAlert(models.Model):
 
     def __str__(self) -> str:
         return self.headline
+
+
+class OutcomeCode(models.Model):
+    """What can come of a call, and what follows it: admins edit the list, like
+    the recycle codes of a call centre."""
+
+    class Action(models.TextChoices):
+        CLOSE = "close", _("Close the touches")
+        BOOK = "book", _("Book an appointment, then close")
+        SNOOZE = "snooze", _("Call again on a date the customer names")
+        REQUEUE = "requeue", _("Call again after some days")
+        RETRY = "retry", _("Try again the next working day, up to a number of attempts")
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    label = models.CharField(_("label"), max_length=60)
+    reached = models.BooleanField(_("customer reached"), default=True)
+    action = models.CharField(_("then"), max_length=10, choices=Action.choices, default=Action.CLOSE)
+    task_outcome = models.CharField(
+        _("outcome recorded on the touches"), max_length=20, choices=CareTask.Outcome.choices, default="reached"
+    )
+    requeue_days = models.PositiveSmallIntegerField(_("call again after (days)"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(
+        _("attempts before closing as unreachable"), default=3, help_text=_("For “try again”.")
+    )
+    asks = models.JSONField(
+        _("details asked"),
+        default=list,
+        blank=True,
+        help_text=_('Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer.'),
+    )
+    flags_phone = models.BooleanField(_("marks the number as wrong"), default=False)
+    customer_status = models.CharField(
+        _("sets the customer's status"), max_length=10, choices=Customer.Status.choices, blank=True
+    )
+    vehicle_status = models.CharField(
+        _("sets the car's status"), max_length=10, choices=Vehicle.Status.choices, blank=True
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("call outcome")
+        verbose_name_plural = _("call outcomes")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(action="requeue") | Q(requeue_days__gt=0), name="outcome_requeue_has_days"
+            ),
+            models.CheckConstraint(condition=~Q(action="retry") | Q(max_attempts__gt=0), name="outcome_retry_has_max"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Contact(models.Model):
+    """One contact with a customer: a call from the queue, or one logged by hand."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", _("Phone call")
+        VISIT = "visit", _("In person")
+        WECHAT = "wechat", _("WeChat")
+        SMS = "sms", _("SMS")
+
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.CALL)
+    outcome = models.ForeignKey(
+        OutcomeCode, verbose_name=_("outcome"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reached = models.BooleanField(_("reached"), default=True)
+    notes = models.TextField(_("notes"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    tasks = models.ManyToManyField(CareTask, verbose_name=_("care touches"), blank=True, related_name="contacts")
+    appointment = models.ForeignKey(
+        Appointment, verbose_name=_("appointment"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "created_at"], name="contact_customer_time"),
+            models.Index(fields=["advisor", "created_at"], name="contact_advisor_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TaskReassignment(models.Model):
+    """A manager moved a touch to another advisor: who, to whom, why."""
+
+    task = models.ForeignKey(
+        CareTask, verbose_name=_("care task"), on_delete=models.CASCADE, related_name="reassignments"
+    )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    dealership_path = "task__dealership"
+
+    class Meta:
+        verbose_name = _("reassignment")
+        verbose_name_plural = _("reassignments")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_user_id} → {self.to_user_id}"
 
 
 class CareOptOut(models.Model):

@@ -23,7 +23,7 @@ from care.models import CareKind, CareRule, CareTask, Channel, RecallVehicle
 from crm.models import Dealership, User
 from crm.sql import AddDays
 from service.models import Appointment, RepairOrder
-from service.services import vehicle_service_stats_refresh
+from service.services import appointments_link_repair_orders, vehicle_service_stats_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def _insert_select(
         "kind": rule.kind,
         "channel": channel,
         "step": step,
+        "attempts": 0,
         "status": CareTask.Status.OPEN,
         "outcome": "",
         "notes": "",
@@ -374,6 +375,7 @@ def care_tasks_generate(
     _, (report.fulfilled, report.expired) = _in_parallel(
         lambda: vehicle_service_stats_refresh(full=full_refresh), close_and_expire
     )
+    appointments_link_repair_orders(day=day, days=2)  # yesterday's DMS import, and today's visits so far
     care_rules_apply(day=day, kinds=kinds, report=report)
     report.converted = care_tasks_link_conversions(day=day)
     # LogRecord owns "created"; the extra keys are prefixed.

@@ -4,9 +4,12 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from care.generators.appointment_no_show import no_show_touches_close
 from care.messaging.services import outbox_enqueue, outbox_send
-from care.services import care_tasks_generate
+from care.models import CareKind
+from care.services import GenerationReport, care_rules_apply, care_tasks_generate
 from care.weather.services import weather_poll
+from service.services import appointments_link_repair_orders, appointments_mark_no_shows
 
 
 @shared_task
@@ -30,3 +33,20 @@ def poll_weather_task() -> dict:
     """Every three hours (beat): new severe-weather alerts become touches."""
     report = weather_poll()
     return {"new_alerts": report.new_alerts, "touches": report.touches, "errors": report.errors}
+
+
+@shared_task
+def mark_no_shows_task() -> dict:
+    """Every 15 minutes (beat): appointments not arrived ``CRM_NO_SHOW_AFTER_MINUTES``
+    after their slot become no-shows, and each gets its call touch. Selected by
+    state, so a second run finds nothing to do."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    # Today's visits first: a customer whose repair order is already open (or
+    # imported) is not a no-show, and a late one closes the call made about the slot.
+    linked = appointments_link_repair_orders(day=today)
+    marked = appointments_mark_no_shows(now=now)
+    closed = no_show_touches_close(now=now)
+    report = GenerationReport(day=today)
+    care_rules_apply(day=today, kinds=[CareKind.APPOINTMENT_NO_SHOW], report=report)
+    return {"linked": linked, "no_shows": marked, "closed": closed, "touches": report.total_created}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("vehicles/", include("vehicles.urls")),
     path("care/", include("care.urls")),
+    path("appointments/", include("service.urls")),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),
     path("api/v1/", include("service.api")),

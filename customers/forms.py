@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import User
 from crm.validators import normalize_id_number, normalize_mobile
 from customers.models import Customer
 
@@ -42,6 +43,10 @@ class CustomerForm(forms.ModelForm):
             "notes",
         ]
 
+    # Longer than the stored 11 digits: "+86 139 0000 1111" is normalized in
+    # clean_phone, then the model's validator checks the result.
+    phone = forms.CharField(label=_("mobile"), max_length=20)
+
     # The stored number is never sent back to the browser: the field starts
     # empty, the masked number is shown beside it, and empty keeps it.
     id_number = forms.CharField(
@@ -67,3 +72,26 @@ class CustomerForm(forms.ModelForm):
         if not value and self.instance.pk:
             return self.instance.id_number
         return value
+
+
+class CustomerEditForm(CustomerForm):
+    """The card plus the advisor's observations, as edited on the customer's page."""
+
+    class Meta(CustomerForm.Meta):
+        fields = [
+            *CustomerForm.Meta.fields,
+            "phone_wrong",
+            "traits",
+            "interests",
+            "typical_events",
+            "visit_pattern",
+            "payment_habits",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the advisors of the customer's own store.
+        self.fields["advisor"].queryset = User.objects.filter(
+            role=User.Role.ADVISOR, is_active=True, dealership_id=self.instance.dealership_id
+        )
+        self.fields["birthday"].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -72,6 +72,9 @@ class Customer(models.Model):
     )
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("mobile"), max_length=11, validators=[validate_mobile], db_index=True)
+    phone_wrong = models.BooleanField(
+        _("number reported wrong"), default=False, help_text=_("Set when a call found the number wrong.")
+    )
     id_number = EncryptedTextField(
         _("ID number"), blank=True, validators=[validate_id_number], help_text=_("Stored encrypted; shown masked.")
     )

@@ -2,6 +2,7 @@ import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from customers.models import ConsentChange, Customer
 
@@ -29,3 +30,22 @@ def customer_consent_set(
             for pk in changing
         )
     return len(changing)
+
+
+def customer_save(*, form, by) -> Customer:
+    """Save an edited customer card; a change of marketing consent is put on record."""
+    customer = form.instance
+    consent_changed = "marketing_consent" in form.changed_data
+    with transaction.atomic():
+        if consent_changed:
+            customer.marketing_consent_at = timezone.now()
+        form.save()
+        if consent_changed:
+            ConsentChange.objects.create(
+                customer=customer,
+                granted=customer.marketing_consent,
+                source=ConsentChange.Source.ADVISOR,
+                changed_at=customer.marketing_consent_at,
+                recorded_by=by,
+            )
+    return customer

@@ -1,12 +1,17 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from customers.forms import CustomerSearchForm
+from customers.forms import CustomerEditForm, CustomerSearchForm
 from customers.models import Customer
+from customers.panels import panels_for
 from customers.selectors import CustomerFilters, customer_get_for_user, customer_list
+from customers.services import customer_save
 
 PAGE_SIZE = 50
 
@@ -37,10 +42,31 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer 360: profile, cars, visits, and the panels higher apps add (contacts, touches, messages)."""
     customer: Customer = customer_get_for_user(user=request.user, pk=pk)
     repair_orders = customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:20]
     return render(
         request,
         "customers/customer_detail.html",
-        {"customer": customer, "vehicles": customer.vehicles.all(), "repair_orders": repair_orders},
+        {
+            "customer": customer,
+            "vehicles": customer.vehicles.all(),
+            "repair_orders": repair_orders,
+            "panels": [
+                render_to_string(panel.template, {**context, "customer": customer}, request=request)
+                for panel, context in panels_for(customer=customer, user=request.user)
+            ],
+        },
     )
+
+
+@login_required
+def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    customer: Customer = customer_get_for_user(user=request.user, pk=pk)
+    form = CustomerEditForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        customer_save(form=form, by=request.user)
+        messages.success(request, _("Saved."))
+        return redirect("customers:detail", pk=customer.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "customers/customer_form.html", {"customer": customer, "form": form}, status=status)

@@ -165,6 +165,16 @@ class Appointment(models.Model):
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
     notes = models.TextField(_("notes"), blank=True)
+    repair_order = models.OneToOneField(
+        RepairOrder,
+        verbose_name=_("repair order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointment",
+        help_text=_("The visit the appointment turned into."),
+    )
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     dealership_path = "dealership"

@@ -1,9 +1,25 @@
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, Max, Min, Q, Sum, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, Round, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
@@ -11,7 +27,9 @@ from django.utils.translation import gettext as _
 
 from crm.sql import DaysBetween
 from customers.models import Customer
-from service.models import RepairLine, RepairOrder, VehicleStatsWatermark
+from service.models import Appointment, RepairLine, RepairOrder, VehicleStatsWatermark
+from service.selectors import local_day_range
+from service.signals import appointment_arrived
 from vehicles.models import MileageReading, Vehicle
 from vehicles.services import mileage_record
 
@@ -32,7 +50,11 @@ def repair_order_open(
     payer: str = RepairOrder.Payer.CUSTOMER,
     work_done: str = "",
 ) -> RepairOrder:
-    """Open a repair order for a car; its owner and dealership come from the car."""
+    """Open a repair order for a car; its owner and dealership come from the car.
+
+    The customer's appointment of the same local day (for this car, else for
+    no particular car) that is still waiting for its visit is linked to the
+    order and marked arrived (see ``_appointments_link``)."""
     customer = vehicle.customer
     order = RepairOrder(
         dealership_id=customer.dealership_id,
@@ -55,6 +77,10 @@ def repair_order_open(
             mileage=mileage,
             source=MileageReading.Source.REPAIR_ORDER,
         )
+        # The customer came: the appointment of the day turns into this visit.
+        if _appointments_link(RepairOrder.objects.filter(pk=order.pk), day=timezone.localdate(opened_at)):
+            linked = list(Appointment.objects.filter(repair_order=order).values_list("pk", flat=True))
+            appointment_arrived.send(sender=Appointment, appointment_ids=linked, by=advisor, now=timezone.now())
     return order
 
 
@@ -107,6 +133,137 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
         ).update(last_visit_date=visit)
     repair_order.refresh_from_db()
     return repair_order
+
+
+# --- Appointments -------------------------------------------------------------------
+
+# Appointments that can still turn into the day's visit. A no-show counts: a
+# customer who comes two hours late is still the customer of that slot.
+LINKABLE_STATUSES = [
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.NO_SHOW,
+]
+# What the front desk may mark arrived: a late customer (no-show) too.
+ARRIVABLE_STATUSES = [Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.NO_SHOW]
+
+
+def appointment_mark_arrived(*, appointment: Appointment, by, now: datetime.datetime) -> Appointment:
+    """The customer is at the front desk: the appointment is arrived, at ``now``
+    unless an arrival was already recorded.
+
+    Arriving twice changes nothing; a cancelled appointment cannot arrive.
+    ``appointment_arrived`` receivers (care closes the no-show call) run inside
+    the transaction, so the arrival and its consequences commit together."""
+    with transaction.atomic():
+        # The row lock orders two clicks (two tabs, a double click) one after the other.
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.status != Appointment.Status.ARRIVED:
+            if current.status not in ARRIVABLE_STATUSES:
+                raise ValidationError(
+                    _("A cancelled appointment cannot be marked arrived."), code="appointment_not_arrivable"
+                )
+            current.status = Appointment.Status.ARRIVED
+            current.arrived_at = current.arrived_at or now
+            # Two known-good values: no full_clean, whose foreign key checks cost a query each.
+            current.save(update_fields=["status", "arrived_at"])
+            appointment_arrived.send(sender=Appointment, appointment_ids=[current.pk], by=by, now=now)
+    appointment.status, appointment.arrived_at = current.status, current.arrived_at
+    return appointment
+
+
+def appointments_mark_no_shows(*, now: datetime.datetime) -> int:
+    """Booked or confirmed appointments whose slot began more than
+    ``CRM_NO_SHOW_AFTER_MINUTES`` before ``now`` and that never arrived become
+    no-shows. One UPDATE selected by state: a second run finds nothing."""
+    cutoff = now - datetime.timedelta(minutes=settings.CRM_NO_SHOW_AFTER_MINUTES)
+    return Appointment.objects.filter(
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+        scheduled_at__lt=cutoff,
+        arrived_at__isnull=True,
+        repair_order__isnull=True,
+    ).update(status=Appointment.Status.NO_SHOW)
+
+
+def appointments_link_repair_orders(*, day: datetime.date, days: int = 1) -> int:
+    """Link the repair orders opened on ``day`` (and the ``days - 1`` days
+    before it) to the appointments they fulfil, as ``repair_order_open`` does
+    one by one: for orders imported in bulk from the DMS.
+
+    Two UPDATEs per day, whatever the number of orders; a rerun finds nothing
+    left to link. Returns the number of appointments linked."""
+    linked = 0
+    for offset in range(days - 1, -1, -1):
+        linked += _appointments_link(RepairOrder.objects.all(), day=day - datetime.timedelta(days=offset))
+    return linked
+
+
+def _appointments_link(orders: QuerySet[RepairOrder], *, day: datetime.date) -> int:
+    """Link ``orders`` opened on the local ``day`` to the customer's
+    appointments of that day still waiting for their visit: first those for
+    the order's car, then those for no particular car. Linked appointments are
+    arrived (``arrived_at`` = the order's opening time unless already recorded).
+
+    Within a group (a customer's car; a customer's appointments without a
+    car) the k-th waiting appointment in time takes the k-th free order: each
+    order goes to one appointment at most, so the one-to-one link holds on
+    PostgreSQL and SQLite alike, whether a statement sees its own earlier rows
+    or not. Days are ranges of instants, not dates computed per row: the
+    correlated look-ups stay on the (customer, opened_at) and (vehicle,
+    opened_at) indexes of repair orders."""
+    start, end = local_day_range(day)
+    free = orders.filter(opened_at__gte=start, opened_at__lt=end).exclude(
+        Exists(Appointment.objects.filter(repair_order=OuterRef("pk")))
+    )
+    waiting = Appointment.objects.filter(
+        status__in=LINKABLE_STATUSES, repair_order__isnull=True, scheduled_at__gte=start, scheduled_at__lt=end
+    )
+    by_car = waiting.filter(vehicle__isnull=False)
+    linked = _link(
+        by_car, free, appointment_group=["customer_id", "vehicle_id"], order_group=["customer_id", "vehicle_id"]
+    )
+    # A second statement: it sees the orders the first one took.
+    without_car = waiting.filter(vehicle__isnull=True)
+    linked += _link(without_car, free, appointment_group=["customer_id"], order_group=["customer_id"])
+    return linked
+
+
+def _count(queryset: QuerySet) -> Subquery:
+    """``SELECT COUNT(*)`` of ``queryset`` as a scalar subquery (COUNT without GROUP BY: always one row)."""
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
+def _link(
+    appointments: QuerySet[Appointment],
+    free: QuerySet[RepairOrder],
+    *,
+    appointment_group: list[str],
+    order_group: list[str],
+) -> int:
+    """One UPDATE: each of ``appointments`` takes the free order of its group
+    whose position (by opening time) equals its own (by slot time)."""
+    outer, outer2 = OuterRef, lambda name: OuterRef(OuterRef(name))
+
+    def slot_before(ref) -> Q:
+        return Q(scheduled_at__lt=ref("scheduled_at")) | Q(scheduled_at=ref("scheduled_at"), pk__lt=ref("pk"))
+
+    # Inside the order's subquery: the appointment being updated is two levels up.
+    appointment_position = _count(appointments.filter(slot_before(outer2), **{f: outer2(f) for f in appointment_group}))
+    opened_before = Q(opened_at__lt=outer("opened_at")) | Q(opened_at=outer("opened_at"), pk__lt=outer("pk"))
+    order_position = _count(free.filter(opened_before, **{f: outer(f) for f in order_group}))
+    order = (
+        free.filter(**{f: outer(f) for f in order_group})
+        .annotate(position=order_position)
+        .filter(position=appointment_position)
+        .order_by()[:1]
+    )
+    return appointments.filter(Exists(order)).update(
+        repair_order=Subquery(order.values("pk")),
+        status=Appointment.Status.ARRIVED,
+        arrived_at=Coalesce(F("arrived_at"), Subquery(order.values("opened_at"))),
+    )
 
 
 def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full: bool = False) -> int:

@@ -34,6 +34,7 @@ MODULES = [
     "post_repair",
     "declined_service",
     "appointment_confirm",
+    "appointment_no_show",
     "seasonal",
     "recall",
     "weather",

@@ -197,6 +197,8 @@ CRM_CARE_MERGE_WINDOW_DAYS = env.int("CRM_CARE_MERGE_WINDOW_DAYS", default=7)
 CRM_CARE_PARALLEL_RULES = env.int("CRM_CARE_PARALLEL_RULES", default=3)
 # A visit this many days after a touch counts as its conversion.
 CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
+# A booked or confirmed appointment not arrived this long after its slot is a no-show.
+CRM_NO_SHOW_AFTER_MINUTES = env.int("CRM_NO_SHOW_AFTER_MINUTES", default=60)
 
 # --- Messages ------------------------------------------------------------------
 # One backend per channel (dotted path), like Django's EMAIL_BACKEND. The

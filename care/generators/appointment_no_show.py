@@ -1,0 +1,75 @@
+"""The call after a missed appointment (爽约回访): was something wrong, shall we
+book another time?
+
+One touch per no-show appointment (occasion ``appointment-no-show:<pk>``),
+about its local date, for the appointment's advisor (else the customer's).
+``service.services.appointments_mark_no_shows`` turns the appointments into
+no-shows (``care.tasks.mark_no_shows_task``, every 15 minutes, which then
+applies this rule). A no-show who turns up after all closes the touch as
+fulfilled: at once through the ``appointment_arrived`` signal, and in the
+same task's scan for arrivals written in bulk (repair orders imported from
+the DMS), which send no signal.
+"""
+
+import datetime
+
+from django.db.models import F, Q
+from django.db.models.functions import TruncDate
+from django.dispatch import receiver
+from django.utils import timezone
+
+from care.generators import register
+from care.generators.base import Run, occasion
+from care.generators.post_repair import visit_advisor
+from care.models import CareKind, CareTask
+from service.models import Appointment
+from service.signals import appointment_arrived
+
+
+@register(CareKind.APPOINTMENT_NO_SHOW)
+def generate(run: Run):
+    # Only slots recent enough to be inside today's window (event ≥ day −
+    # expiry): a range on scheduled_at the index answers, a day early for the
+    # time zone's sake; the engine keeps the exact dates.
+    oldest = run.day - datetime.timedelta(days=run.rule.expiry_days + 1)
+    since = timezone.make_aware(datetime.datetime.combine(oldest, datetime.time.min))
+    return (
+        Appointment.objects.filter(
+            status=Appointment.Status.NO_SHOW,
+            scheduled_at__gte=since,
+            customer__in=run.customers().values("pk"),
+        )
+        # A car, when named, must be one of ours in use (Run.vehicles); no car is
+        # a customer-level touch, as for the confirmation call.
+        .filter(Q(vehicle__isnull=True) | Q(vehicle__in=run.vehicles().values("pk")))
+        .order_by()
+        .annotate(
+            t_dealership=F("customer__dealership_id"),
+            t_customer=F("customer_id"),
+            t_vehicle=F("vehicle_id"),
+            t_tier=F("customer__value_tier"),
+            # The advisor of the appointment, when at the customer's store; else the customer's.
+            t_advisor=visit_advisor(),
+            t_event=TruncDate("scheduled_at"),
+            t_occasion=occasion("appointment-no-show", "pk"),
+            t_appointment=F("pk"),
+        )
+    )
+
+
+def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] | None = None) -> int:
+    """Open no-show touches whose appointment has arrived after all are done, as
+    fulfilled. One UPDATE; ``appointment_ids`` narrows it to those appointments."""
+    touches = CareTask.objects.filter(
+        kind=CareKind.APPOINTMENT_NO_SHOW,
+        status=CareTask.Status.OPEN,
+        appointment__status=Appointment.Status.ARRIVED,
+    )
+    if appointment_ids is not None:
+        touches = touches.filter(appointment_id__in=appointment_ids)
+    return touches.update(status=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, closed_at=now)
+
+
+@receiver(appointment_arrived, dispatch_uid="care.no_show_touches_close")
+def _close_on_arrival(sender, *, appointment_ids: list[int], now: datetime.datetime, **kwargs) -> None:
+    no_show_touches_close(now=now, appointment_ids=appointment_ids)

@@ -1,0 +1,44 @@
+"""The care app's sections of the customer's page (see customers.panels)."""
+
+from django.db.models import Case, IntegerField, Value, When
+
+from care.models import CareTask, Contact, Outbox
+from customers.panels import Panel, register
+
+
+def touches_context(*, customer, user) -> dict:
+    """Open touches first (soonest first), then the latest closed ones: one query."""
+    is_open = Case(When(status=CareTask.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+    touches = list(
+        CareTask.objects.filter(customer=customer)
+        .select_related("vehicle", "assigned_to")
+        .annotate(closed_last=is_open)
+        .order_by("closed_last", "due_date", "-pk")[:60]
+    )
+    past = sorted((t for t in touches if t.status != CareTask.Status.OPEN), key=lambda t: t.closed_at or t.created_at)
+    return {
+        "open_touches": [t for t in touches if t.status == CareTask.Status.OPEN],
+        "past_touches": list(reversed(past))[:20],
+    }
+
+
+def contacts_context(*, customer, user) -> dict:
+    contacts = (
+        Contact.objects.filter(customer=customer)
+        .select_related("advisor", "outcome", "appointment")
+        .order_by("-created_at", "-pk")[:30]
+    )
+    return {"contacts": list(contacts)}
+
+
+def messages_context(*, customer, user) -> dict:
+    return {
+        "messages_sent": list(Outbox.objects.filter(customer=customer).order_by("-created_at", "-pk")[:30]),
+        "consent_changes": list(customer.consent_changes.select_related("recorded_by")[:20]),
+    }
+
+
+def register_panels() -> None:
+    register(Panel("care-contacts", "care/panels/contacts.html", contacts_context, order=10))
+    register(Panel("care-touches", "care/panels/touches.html", touches_context, order=20))
+    register(Panel("care-messages", "care/panels/messages.html", messages_context, order=30))

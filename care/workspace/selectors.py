@@ -1,0 +1,196 @@
+"""What the advisor's workspace reads: the queue (one row per customer), its
+counts, and the call panel. Every function runs a fixed number of queries,
+whatever the size of the queue or of the customer's history."""
+
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from care.models import CareKind, CareTask, Channel, Contact, OutcomeCode
+from care.selectors import care_task_render
+from crm.models import User
+from crm.tenancy import scope_for_user
+from customers.models import Customer
+from customers.selectors import customer_search_q
+from service.models import RepairOrder
+from vehicles.models import Vehicle
+
+PER_PAGE = 25
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueFilters:
+    kind: str = ""
+    tier: str = ""
+    overdue: bool = False
+    usage: str = ""
+    q: str = ""
+    advisor: int | None = None
+
+
+@dataclasses.dataclass
+class QueueRow:
+    """One customer to call, with every reason due within the merge window."""
+
+    customer: Customer
+    tasks: list[CareTask]
+    first_due: datetime.date
+    priority: int
+    overdue: bool
+
+    @property
+    def task(self) -> CareTask:
+        return self.tasks[0]
+
+
+@dataclasses.dataclass
+class QueueCounts:
+    by_kind: list[tuple[str, str, int, int]]  # kind, label, due, overdue (touches)
+    to_do: int  # customers to call today (rows)
+    overdue: int  # customers whose first touch is overdue
+    done_today: int  # calls logged today
+
+
+@dataclasses.dataclass
+class QueueView:
+    rows: list[QueueRow]
+    page: Page
+    counts: QueueCounts
+
+
+def _own_touches(*, user: User, advisor: int | None) -> QuerySet[CareTask]:
+    """Open call touches the user works: an advisor's own; a manager's store (or one advisor of it)."""
+    tasks = scope_for_user(CareTask.objects.all(), user).filter(status=CareTask.Status.OPEN, channel=Channel.CALL)
+    if user.role == User.Role.ADVISOR:
+        return tasks.filter(assigned_to=user)
+    return tasks.filter(assigned_to_id=advisor) if advisor else tasks
+
+
+def _filtered(tasks: QuerySet[CareTask], filters: QueueFilters) -> QuerySet[CareTask]:
+    if filters.kind:
+        tasks = tasks.filter(kind=filters.kind)
+    if filters.tier:
+        tasks = tasks.filter(customer__value_tier=filters.tier)
+    if filters.usage:
+        tasks = tasks.filter(vehicle__usage=filters.usage)
+    if filters.q:
+        tasks = tasks.filter(customer__in=Customer.objects.filter(customer_search_q(filters.q)).values("pk"))
+    return tasks
+
+
+def care_queue(*, user: User, day: datetime.date, filters: QueueFilters, page: int | str = 1) -> QueueView:
+    """The day's calls, one row per customer: tier A and high priority first, then the longest waiting."""
+    own = _own_touches(user=user, advisor=filters.advisor)
+    due = _filtered(own, filters).filter(due_date__lte=day)
+    customers = (
+        due.values("customer_id")
+        .annotate(
+            first_due=Min("due_date"),
+            top=Max("priority"),
+            tier_a=Max(
+                Case(When(customer__value_tier="A", then=Value(1)), default=Value(0), output_field=IntegerField())
+            ),
+        )
+        .order_by("-tier_a", "-top", "first_due", "customer_id")
+    )
+    if filters.overdue:
+        customers = customers.filter(first_due__lt=day)
+    paginator = Paginator(customers, PER_PAGE)
+    current = paginator.get_page(page)
+    heads = {row["customer_id"]: row for row in current.object_list}
+    window = datetime.timedelta(days=settings.CRM_CARE_MERGE_WINDOW_DAYS)
+    tasks = (
+        own.filter(customer_id__in=heads, due_date__lte=day + window)
+        .select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership")
+        .order_by("due_date", "-priority", "pk")
+    )
+    grouped: dict[int, list[CareTask]] = {pk: [] for pk in heads}
+    for task in tasks:
+        head = heads[task.customer_id]
+        if task.due_date < head["first_due"] + window:
+            grouped[task.customer_id].append(task)
+    rows = [
+        QueueRow(
+            customer=grouped[pk][0].customer,
+            tasks=grouped[pk],
+            first_due=head["first_due"],
+            priority=head["top"],
+            overdue=head["first_due"] < day,
+        )
+        for pk, head in heads.items()
+        if grouped[pk]
+    ]
+    return QueueView(rows=rows, page=current, counts=_counts(own=own, user=user, day=day, to_do=paginator.count))
+
+
+def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, to_do: int) -> QueueCounts:
+    labels = dict(CareKind.choices)
+    due = own.filter(due_date__lte=day)
+    per_kind = (
+        due.values("kind").annotate(due=Count("pk"), late=Count("pk", filter=Q(due_date__lt=day))).order_by("kind")
+    )
+    by_kind = [(row["kind"], labels.get(row["kind"], row["kind"]), row["due"], row["late"]) for row in per_kind]
+    overdue = due.aggregate(n=Count("customer_id", filter=Q(due_date__lt=day), distinct=True))["n"]
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    contacts = scope_for_user(Contact.objects.all(), user).filter(created_at__gte=start, channel=Contact.Channel.CALL)
+    if user.role == User.Role.ADVISOR:
+        contacts = contacts.filter(advisor=user)
+    return QueueCounts(by_kind=by_kind, to_do=to_do, overdue=overdue, done_today=contacts.count())
+
+
+def store_advisors(*, user: User) -> list[User]:
+    """The advisors a manager can filter by or give calls to."""
+    advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True)
+    if not user.is_group_level:
+        advisors = advisors.filter(dealership_id=user.dealership_id)
+    return list(advisors.order_by("dealership_id", "first_name", "username"))
+
+
+@dataclasses.dataclass
+class VehicleDue:
+    vehicle: Vehicle
+    next_touches: list[CareTask]
+
+
+@dataclasses.dataclass
+class CallPanel:
+    customer: Customer
+    tasks: list[CareTask]
+    script: str
+    contacts: list[Contact]
+    vehicles: list[VehicleDue]
+    repair_orders: list[RepairOrder]
+    outcomes: list[OutcomeCode]
+
+
+def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
+    """Everything the advisor needs on the phone: who, why, what to say, what happened before."""
+    tasks = list(
+        group.select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership").order_by(
+            "due_date", "-priority", "pk"
+        )
+    )
+    customer = tasks[0].customer if tasks else task.customer
+    upcoming: dict[int, list[CareTask]] = {}
+    for touch in CareTask.objects.filter(
+        customer=customer, status=CareTask.Status.OPEN, vehicle__isnull=False
+    ).order_by("event_date")[:50]:
+        upcoming.setdefault(touch.vehicle_id, []).append(touch)
+    vehicles = [
+        VehicleDue(vehicle=v, next_touches=upcoming.get(v.pk, [])[:3])
+        for v in customer.vehicles.filter(status=Vehicle.Status.ACTIVE).select_related("model")
+    ]
+    script = "\n".join(f"{n}. {care_task_render(t, t.rule.call_script)}" for n, t in enumerate(tasks, 1))
+    return CallPanel(
+        customer=customer,
+        tasks=tasks,
+        script=script,
+        contacts=list(customer.contacts.select_related("advisor", "outcome").order_by("-created_at", "-pk")[:5]),
+        vehicles=vehicles,
+        repair_orders=list(customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:5]),
+        outcomes=list(OutcomeCode.objects.filter(active=True)),
+    )

@@ -1,0 +1,173 @@
+"""The advisor's workspace: the queue, the call panel, outcomes and reassignment.
+
+Pages work without JavaScript (plain GET/POST and redirects); with htmx the
+panel opens beside the queue and an outcome re-renders the queue in place."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import retarget
+
+from care.models import CareTask
+from care.selectors import weather_alerts_in_force
+from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm
+from care.workspace.selectors import call_panel, care_queue, store_advisors
+from care.workspace.services import CallOutcome, care_call_group, care_call_log, care_contact_log, care_tasks_reassign
+from crm.tenancy import get_for_user_or_404, scope_for_user
+from customers.selectors import customer_get_for_user
+
+
+def _is_manager(user) -> bool:
+    return user.role != user.Role.ADVISOR
+
+
+def _workspace_context(request: HttpRequest, querystring: str | None = None) -> dict:
+    params = QueryDict(querystring) if querystring is not None else request.GET
+    manager = _is_manager(request.user)
+    advisors = store_advisors(user=request.user) if manager else None
+    form = QueueFilterForm(params or None, advisors=advisors)
+    day = timezone.localdate()
+    view = care_queue(user=request.user, day=day, filters=form.filters(), page=params.get("page", 1))
+    query = params.copy()
+    query.pop("page", None)
+    return {
+        "day": day,
+        "form": form,
+        "view": view,
+        "rows": view.rows,
+        "querystring": query.urlencode(),
+        "is_manager": manager,
+        "reassign_form": ReassignForm(advisors=advisors) if manager else None,
+    }
+
+
+@login_required
+@require_GET
+def queue_view(request: HttpRequest) -> HttpResponse:
+    """The advisor's day (managers: the store's), one row per customer."""
+    context = _workspace_context(request)
+    if request.htmx and request.htmx.target == "workspace":
+        return render(request, "care/workspace/_workspace.html", context)
+    context["weather_alerts"] = weather_alerts_in_force(user=request.user, now=timezone.now())
+    return render(request, "care/queue.html", context)
+
+
+def _panel_context(request: HttpRequest, task: CareTask, form: OutcomeForm | None = None) -> dict:
+    group = care_call_group(task)
+    return {
+        "task": task,
+        "panel": call_panel(task=task, group=group),
+        "outcome_form": form or OutcomeForm(),
+        "next": request.GET.get("next") or request.POST.get("next", ""),
+    }
+
+
+@login_required
+@require_GET
+def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_for_user_or_404(CareTask.objects.select_related("customer"), request.user, pk=pk)
+    template = "care/workspace/_panel.html" if request.htmx else "care/workspace/panel_page.html"
+    return render(request, template, _panel_context(request, task))
+
+
+@login_required
+@require_POST
+def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_for_user_or_404(CareTask.objects.select_related("customer"), request.user, pk=pk)
+    form = OutcomeForm(request.POST)
+    if form.is_valid():
+        outcome = CallOutcome(
+            code=form.cleaned_data["code"],
+            notes=form.cleaned_data["notes"],
+            details=form.details(),
+            appointment_at=form.cleaned_data["appointment_at"],
+            follow_up_on=form.cleaned_data["follow_up_on"],
+        )
+        try:
+            contact = care_call_log(task=task, outcome=outcome, by=request.user)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(customer)s: %(outcome)s logged.") % {"customer": task.customer.name, "outcome": contact.outcome},
+            )
+            return _back_to_queue(request)
+    if request.htmx:
+        response = render(request, "care/workspace/_panel.html", _panel_context(request, task, form))
+        return retarget(response, "#call-panel")
+    return render(request, "care/workspace/panel_page.html", _panel_context(request, task, form), status=400)
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _back_to_queue(request: HttpRequest) -> HttpResponse:
+    """After a change: htmx gets the refreshed workspace; a plain form post, a redirect."""
+    querystring = request.POST.get("next", "")
+    if request.htmx:
+        response = render(request, "care/workspace/_workspace.html", _workspace_context(request, querystring))
+        return retarget(response, "#workspace")
+    return redirect(f"{reverse('care:queue')}?{querystring}" if querystring else reverse("care:queue"))
+
+
+@login_required
+@require_POST
+def reassign_view(request: HttpRequest) -> HttpResponse:
+    if not _is_manager(request.user):
+        raise PermissionDenied
+    data = request.POST.copy()
+    data["tasks"] = " ".join(request.POST.getlist("tasks"))
+    advisors = store_advisors(user=request.user)
+    form = ReassignForm(data, advisors=advisors)
+    if form.is_valid():
+        # The form's choices are the store's advisors: the pk is one of them.
+        advisor = next(a for a in advisors if a.pk == form.cleaned_data["to_user"])
+        tasks = scope_for_user(CareTask.objects.all(), request.user).filter(pk__in=form.cleaned_data["tasks"])
+        try:
+            moved = care_tasks_reassign(
+                tasks=tasks, to_user=advisor, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("%(n)s calls given to %(advisor)s.") % {"n": moved, "advisor": advisor.display_name}
+            )
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return _back_to_queue(request)
+
+
+@login_required
+def contact_new_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a contact outside the queue, from the customer's page."""
+    customer = customer_get_for_user(user=request.user, pk=pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            care_contact_log(
+                customer=customer,
+                by=request.user,
+                channel=form.cleaned_data["channel"],
+                notes=form.cleaned_data["notes"],
+                code=form.cleaned_data["code"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Contact logged."))
+            return redirect("customers:detail", pk=customer.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "care/workspace/contact_form.html", {"customer": customer, "form": form}, status=status)
