@@ -123,7 +123,12 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
     _validate(outcome, now)
     code = outcome.code
     with transaction.atomic():
-        group = list(care_call_group(task).select_for_update().select_related("assigned_to").order_by("due_date", "pk"))
+        group = list(
+            care_call_group(task)
+            .select_for_update(of=("self",))
+            .select_related("assigned_to")
+            .order_by("due_date", "pk")
+        )
         if not group:
             raise ValidationError(_("This call has already been logged."))
         details = {k: str(v).strip() for k, v in outcome.details.items() if k in DETAIL_FIELDS and str(v).strip()}
@@ -191,7 +196,9 @@ def care_tasks_reassign(
         raise ValidationError({"reason": [_("Say why the calls move to another advisor.")]})
     now = now or timezone.now()
     with transaction.atomic():
-        moving = list(tasks.filter(status=CareTask.Status.OPEN).exclude(assigned_to=to_user).select_for_update())
+        moving = list(
+            tasks.filter(status=CareTask.Status.OPEN).exclude(assigned_to=to_user).select_for_update(of=("self",))
+        )
         stores = {t.dealership_id for t in moving}
         if moving and (to_user.role != User.Role.ADVISOR or not to_user.is_active or stores != {to_user.dealership_id}):
             raise ValidationError({"to_user": [_("Choose an active advisor of the same dealership.")]})

@@ -11,6 +11,7 @@ must come back for the tests that follow) and the ``browser`` mark.
 """
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,13 +64,28 @@ def browser(django_db_setup) -> Iterator:
     """
     if not chromium_available():
         pytest.skip(SKIP_REASON)
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # The migrations' rows that serialized rollback puts back after each test.
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            # From here on the main thread has a running event loop, so Django's
+            # connection handler (an asgiref Local) hands out new connection
+            # objects, kept in a context variable rather than the thread. They
+            # lack what ``setup_databases`` left on the first ones, and without
+            # it serialized rollback silently stops restoring the migrations'
+            # rows (outcome codes, default care rules) for the tests that follow.
+            for alias, contents in serialized.items():
+                connections[alias]._test_serialized_contents = contents
             yield chromium
             chromium.close()
     finally:
@@ -88,16 +104,47 @@ def _plain_static_storage(settings) -> None:
     }
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    # Kept on the test so that ``page`` can tell at teardown whether the test failed.
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser, live_server) -> Iterator:
-    """A page in a fresh context (no cookies from another test): Chinese locale, 1280×900, 10 s timeouts."""
+def page(request, browser, live_server) -> Iterator:
+    """A page in a fresh context (no cookies from another test): Chinese locale, 1280×900, 10 s timeouts.
+
+    When the test fails, the page is kept as ``var/screenshots/failed-<test>.png`` and ``.html``.
+    """
     context = browser.new_context(locale="zh-CN", viewport=VIEWPORT, base_url=live_server.url)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
     try:
-        yield context.new_page()
+        yield page
+        stem = SCREENSHOTS / f"failed-{re.sub(r'[^A-Za-z0-9_.-]+', '-', request.node.name)}"
+        if request.node.stash.get(_CALL_FAILED, False):
+            _keep_failed_page(page, stem)
+        else:  # an earlier failure's page would mislead
+            for suffix in (".png", ".html"):
+                stem.with_suffix(suffix).unlink(missing_ok=True)
     finally:
         context.close()
+
+
+def _keep_failed_page(page, stem: Path) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=stem.with_suffix(".png"), full_page=True)
+        stem.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+    except Exception as error:  # a crashed page must not hide the test's own failure
+        print(f"could not keep the failed page: {error}")
 
 
 @pytest.fixture
