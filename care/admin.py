@@ -9,11 +9,14 @@ from care.models import (
     CareOptOut,
     CareRule,
     CareTask,
+    Contact,
     Holiday,
     MessagingProfile,
     Outbox,
+    OutcomeCode,
     RecallCampaign,
     RecallVehicle,
+    TaskReassignment,
     WeatherAlert,
     WeatherLocation,
 )
@@ -270,6 +273,65 @@ class OutboxAdmin(ScopedAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "daily_counts": outbox_daily_counts(user=request.user, days=14)}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(OutcomeCode)
+class OutcomeCodeAdmin(GroupWideAdmin):
+    """The outcomes advisors choose after a call, and what follows each: group-wide, edited by admins."""
+
+    list_display = [
+        "label",
+        "code",
+        "reached",
+        "action",
+        "task_outcome",
+        "requeue_days",
+        "max_attempts",
+        "active",
+        "position",
+    ]
+    list_editable = ["active", "position"]
+    list_filter = ["action", "reached", "active"]
+    search_fields = ["label", "code"]
+    fieldsets = (
+        (None, {"fields": ("code", "label", "reached", "active", "position")}),
+        (_("What follows"), {"fields": ("action", "task_outcome", "requeue_days", "max_attempts", "asks")}),
+        (_("Also"), {"fields": ("flags_phone", "customer_status", "vehicle_status")}),
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # contacts keep pointing at it: switch it off instead
+
+
+@admin.register(Contact)
+class ContactAdmin(ScopedAdmin):
+    list_display = ["created_at", "customer", "advisor", "channel", "outcome", "reached", "follow_up_on"]
+    list_filter = ["channel", "reached", "outcome", "dealership", ("advisor", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["customer__name", "customer__phone", "notes"]
+    list_select_related = ["customer", "advisor", "outcome"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    raw_id_fields = ["customer", "appointment", "tasks"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Contact._meta.fields if f.name != "notes"]
+
+    def has_add_permission(self, request):
+        return False  # contacts are logged from the queue and the customer's page
+
+
+@admin.register(TaskReassignment)
+class TaskReassignmentAdmin(ScopedAdmin):
+    list_display = ["at", "task", "from_user", "to_user", "by", "reason"]
+    list_select_related = ["task", "from_user", "to_user", "by"]
+    search_fields = ["reason", "task__customer__name"]
+    date_hierarchy = "at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in TaskReassignment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 class RecallCampaignForm(forms.ModelForm):
