@@ -85,21 +85,27 @@ def _filtered(tasks: QuerySet[CareTask], filters: QueueFilters) -> QuerySet[Care
 def care_queue(*, user: User, day: datetime.date, filters: QueueFilters, page: int | str = 1) -> QueueView:
     """The day's calls, one row per customer: tier A and high priority first, then the longest waiting."""
     own = _own_touches(user=user, advisor=filters.advisor)
+    by_customer = Count("customer_id", distinct=True)
+    late = Count("customer_id", distinct=True, filter=Q(due_date__lt=day))
+    totals = own.filter(due_date__lte=day).aggregate(to_do=by_customer, overdue=late)
     due = _filtered(own, filters).filter(due_date__lte=day)
+    # Tier A first: a hashed lookup in the store's tier-A customers (read by
+    # the (dealership, tier) index); a join would read the whole customer table.
+    store_a = scope_for_user(Customer.objects.filter(value_tier=Customer.ValueTier.A), user).values("pk")
+    tier_rank = Case(When(customer_id__in=store_a, then=Value(0)), default=Value(1), output_field=IntegerField())
     customers = (
         due.values("customer_id")
-        .annotate(
-            first_due=Min("due_date"),
-            top=Max("priority"),
-            tier_a=Max(
-                Case(When(customer__value_tier="A", then=Value(1)), default=Value(0), output_field=IntegerField())
-            ),
-        )
-        .order_by("-tier_a", "-top", "first_due", "customer_id")
+        .annotate(first_due=Min("due_date"), top=Max("priority"))
+        .order_by(tier_rank, "-top", "first_due", "customer_id")
     )
     if filters.overdue:
         customers = customers.filter(first_due__lt=day)
+    if any((filters.kind, filters.tier, filters.usage, filters.q)):
+        count = due.aggregate(n=late if filters.overdue else by_customer)["n"]
+    else:
+        count = totals["overdue"] if filters.overdue else totals["to_do"]
     paginator = Paginator(customers, PER_PAGE)
+    paginator.__dict__["count"] = count  # known already: no COUNT over the grouped query
     current = paginator.get_page(page)
     heads = {row["customer_id"]: row for row in current.object_list}
     window = datetime.timedelta(days=settings.CRM_CARE_MERGE_WINDOW_DAYS)
@@ -124,22 +130,21 @@ def care_queue(*, user: User, day: datetime.date, filters: QueueFilters, page: i
         for pk, head in heads.items()
         if grouped[pk]
     ]
-    return QueueView(rows=rows, page=current, counts=_counts(own=own, user=user, day=day, to_do=paginator.count))
+    return QueueView(rows=rows, page=current, counts=_counts(own=own, user=user, day=day, totals=totals))
 
 
-def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, to_do: int) -> QueueCounts:
+def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, totals: dict) -> QueueCounts:
     labels = dict(CareKind.choices)
     due = own.filter(due_date__lte=day)
     per_kind = (
         due.values("kind").annotate(due=Count("pk"), late=Count("pk", filter=Q(due_date__lt=day))).order_by("kind")
     )
     by_kind = [(row["kind"], labels.get(row["kind"], row["kind"]), row["due"], row["late"]) for row in per_kind]
-    overdue = due.aggregate(n=Count("customer_id", filter=Q(due_date__lt=day), distinct=True))["n"]
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     contacts = scope_for_user(Contact.objects.all(), user).filter(created_at__gte=start, channel=Contact.Channel.CALL)
     if user.role == User.Role.ADVISOR:
         contacts = contacts.filter(advisor=user)
-    return QueueCounts(by_kind=by_kind, to_do=to_do, overdue=overdue, done_today=contacts.count())
+    return QueueCounts(by_kind=by_kind, to_do=totals["to_do"], overdue=totals["overdue"], done_today=contacts.count())
 
 
 def store_advisors(*, user: User) -> list[User]:

@@ -130,7 +130,7 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
             .order_by("due_date", "pk")
         )
         if not group:
-            raise ValidationError(_("This call has already been logged."))
+            raise ValidationError(_("This call has already been logged."), code="already_logged")
         details = {k: str(v).strip() for k, v in outcome.details.items() if k in DETAIL_FIELDS and str(v).strip()}
         contact = Contact.objects.create(
             dealership_id=task.dealership_id,
