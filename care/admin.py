@@ -19,6 +19,9 @@ from care.models import (
     TaskReassignment,
     WeatherAlert,
     WeatherLocation,
+    WinbackCampaign,
+    WinbackReason,
+    WinbackSurvey,
 )
 from care.selectors import outbox_daily_counts
 from care.templating import PLACEHOLDERS, render
@@ -387,3 +390,44 @@ class RecallCampaignAdmin(ScopedAdmin):
             messages.success(request, _("%(n)s VINs added to the campaign.") % {"n": len(created)})
         for line in bad:
             messages.warning(request, line)
+
+
+@admin.register(WinbackCampaign)
+class WinbackCampaignAdmin(ScopedAdmin):
+    """A store's win-back pushes: managers set them up; the win-back rule calls the segment."""
+
+    managers_can_edit = True
+    list_display = ["name", "dealership", "offer", "start_date", "end_date", "created_by"]
+    list_filter = ["dealership", "start_date"]
+    search_fields = ["name", "offer"]
+    date_hierarchy = "start_date"
+    readonly_fields = ["created_by", "created_at"]
+    fields = ["dealership", "name", "offer", "segment", "start_date", "end_date", "created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WinbackSurvey)
+class WinbackSurveyAdmin(ScopedAdmin):
+    """The answers of win-back calls, as recorded: read-only."""
+
+    list_display = ["created_at", "customer", "dealership", "reason_labels", "repaired_elsewhere", "where", "why_there"]
+    list_filter = ["repaired_elsewhere", "dealership"]
+    search_fields = ["customer__name", "customer__phone", "where", "why_there", "other"]
+    list_select_related = ["customer", "dealership"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in WinbackSurvey._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # answered on win-back calls
+
+    @admin.display(description=_("why not back"))
+    def reason_labels(self, obj) -> str:
+        labels = dict(WinbackReason.choices)
+        return "、".join(str(labels.get(code, code)) for code in obj.reasons or []) or "—"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +29,7 @@ class CareKind(models.TextChoices):
     RECALL = "recall", _("Recall")
     WINBACK = "winback", _("Win-back call")
     APPOINTMENT_NO_SHOW = "appointment_no_show", _("Missed appointment")
+    EARLY_WARNING = "early_warning", _("Early warning call")
 
 
 # The channels a customer may prefer are the channels care can use.
@@ -590,6 +591,96 @@ class TaskReassignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_user_id} → {self.to_user_id}"
+
+
+class WinbackReason(models.TextChoices):
+    """Why a customer stopped coming (seed 003's survey)."""
+
+    PRICE = "price", _("Price")
+    QUALITY = "quality", _("Repair quality / not fixed the first time")
+    ATTITUDE = "attitude", _("Service attitude")
+    BROKEN_PROMISE = "broken_promise", _("A promise not kept")
+    DISTANCE = "distance", _("Distance or time")
+    ASSIGNED_SHOP = "assigned_shop", _("Insurer or police assigned another shop")
+    MOVED = "moved", _("Moved away")
+    CAR_SOLD = "car_sold", _("Car sold")
+    OTHER = "other", _("Other")
+
+
+class WinbackSurvey(models.Model):
+    """The answers of a win-back call: why not back, and where the car went instead."""
+
+    contact = models.OneToOneField(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="winback_survey"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="winback_surveys"
+    )
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(_("why not back"), default=list, help_text=_("Codes of WinbackReason."))
+    repaired_elsewhere = models.BooleanField(_("repaired elsewhere"), null=True, blank=True)
+    what = models.CharField(_("what was done"), max_length=200, blank=True)
+    where = models.CharField(_("where"), max_length=100, blank=True)
+    why_there = models.CharField(_("why there"), max_length=200, blank=True)
+    other = models.CharField(_("other reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("answered at"), default=timezone.now)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("win-back survey")
+        verbose_name_plural = _("win-back surveys")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["dealership", "created_at"], name="winback_survey_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} · {self.created_at:%Y-%m-%d}"
+
+
+class WinbackCampaign(models.Model):
+    """A manager's win-back push for a segment of at-risk and lost customers, with an offer."""
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="winback_campaigns"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    offer = models.CharField(_("offer"), max_length=200, help_text=_("What the call offers, e.g. 保养套餐八折."))
+    segment = models.JSONField(
+        _("segment"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Optional keys: "models" (names), "brands", "min_age_years", "max_age_years", "tiers" (e.g. "CD"), '
+            '"cities", "churn_states" (at_risk, lost).'
+        ),
+    )
+    start_date = models.DateField(_("starts"))
+    end_date = models.DateField(_("ends"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("win-back campaign")
+        verbose_name_plural = _("win-back campaigns")
+        ordering = ["-start_date", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="winback_campaign_dates")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from care.generators.winback import clean_campaign_segment
+
+        try:
+            clean_campaign_segment(self.segment)
+        except ValidationError as exc:
+            raise ValidationError({"segment": exc.messages}) from exc
 
 
 class CareOptOut(models.Model):

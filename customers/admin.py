@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.admin import ScopedAdmin
 from crm.fields import id_number_digest
 from crm.validators import normalize_id_number
-from customers.forms import CustomerForm
-from customers.models import ConsentChange, Customer
+from customers.forms import CustomerAdminForm
+from customers.models import ConsentChange, Customer, TierChange, TierPolicy
+from customers.services import customer_tier_pin
 
 
 @admin.register(Customer)
@@ -14,7 +15,7 @@ class CustomerAdmin(ScopedAdmin):
     """Vehicles appear inline: vehicles.admin adds its inline here (a lower app
     never imports a higher one)."""
 
-    form = CustomerForm
+    form = CustomerAdminForm
     managers_can_edit = True
     list_display = [
         "name",
@@ -40,7 +41,17 @@ class CustomerAdmin(ScopedAdmin):
     ]
     search_fields = ["name", "phone", "vehicles__plate_number", "vehicles__vin"]
     search_help_text = _("Name, mobile, plate number, VIN, or a full ID number.")
-    readonly_fields = ["id_number_masked", "value_tier", "churn_state", "last_visit_date", "created_at", "updated_at"]
+    readonly_fields = [
+        "id_number_masked",
+        "tier_score",
+        "churn_state",
+        "churn_confirm_by_call",
+        "watch_reason",
+        "watch_since",
+        "last_visit_date",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["advisor", "dealership"]
     list_per_page = 50
     show_full_result_count = False
@@ -77,7 +88,19 @@ class CustomerAdmin(ScopedAdmin):
                 )
             },
         ),
-        (_("Value and churn"), {"fields": ("value_tier", "churn_state", "last_visit_date", "status")}),
+        (
+            _("Value and churn"),
+            {
+                "fields": (
+                    ("value_tier", "tier_pinned", "tier_pin_reason"),
+                    "tier_score",
+                    ("churn_state", "churn_confirm_by_call"),
+                    ("watch_reason", "watch_since"),
+                    "last_visit_date",
+                    "status",
+                )
+            },
+        ),
         (
             _("Observations"),
             {"fields": ("traits", "interests", "typical_events", "visit_pattern", "payment_habits", "notes")},
@@ -87,6 +110,16 @@ class CustomerAdmin(ScopedAdmin):
     autocomplete_fields = ["referred_by"]
 
     def save_model(self, request, obj, form, change):
+        pin_changed = change and {"value_tier", "tier_pinned", "tier_pin_reason"} & set(form.changed_data)
+        if pin_changed:
+            # The pin goes through the service, which keeps the tier history.
+            wanted = (obj.value_tier, obj.tier_pinned, obj.tier_pin_reason)
+            before = Customer.objects.get(pk=obj.pk)
+            obj.value_tier, obj.tier_pinned, obj.tier_pin_reason = (
+                before.value_tier,
+                before.tier_pinned,
+                before.tier_pin_reason,
+            )
         consent_changed = "marketing_consent" in form.changed_data or (not change and obj.marketing_consent)
         if consent_changed and "marketing_consent_at" not in form.changed_data:
             obj.marketing_consent_at = timezone.now()
@@ -99,6 +132,11 @@ class CustomerAdmin(ScopedAdmin):
                 source=ConsentChange.Source.ADMIN,
                 changed_at=obj.marketing_consent_at or timezone.now(),
                 recorded_by=request.user,
+            )
+        if pin_changed:
+            tier, pinned, reason = wanted
+            customer_tier_pin(
+                customer=obj, tier=tier if pinned else None, reason=reason, by=request.user, day=timezone.localdate()
             )
 
     def get_search_results(self, request, queryset, search_term):
@@ -113,3 +151,61 @@ class CustomerAdmin(ScopedAdmin):
     @admin.display(description=_("ID number"))
     def id_number_masked(self, obj: Customer) -> str:
         return obj.id_number_masked
+
+
+class TierChangeInline(admin.TabularInline):
+    model = TierChange
+    fk_name = "customer"
+    extra = 0
+    can_delete = False
+    fields = ["day", "from_tier", "to_tier", "cause", "reason", "score", "by"]
+    readonly_fields = fields
+    ordering = ["-day", "-pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+CustomerAdmin.inlines = [*CustomerAdmin.inlines, TierChangeInline]
+
+
+@admin.register(TierPolicy)
+class TierPolicyAdmin(ScopedAdmin):
+    """Weights, targets and thresholds of the nightly tier and churn recompute."""
+
+    list_display = ["__str__", "window_months", "a_min_score", "a_min_visits", "at_risk_months", "lost_months"]
+    fieldsets = (
+        (None, {"fields": ("dealership", "window_months")}),
+        (
+            _("Score: weights"),
+            {
+                "fields": (
+                    "weight_spend",
+                    "weight_visits",
+                    "weight_recency",
+                    "weight_paid_share",
+                    "weight_tenure",
+                    "weight_referrals",
+                    "complaint_penalty",
+                )
+            },
+        ),
+        (
+            _("Score: full marks at"),
+            {"fields": ("spend_target", "visits_target", "tenure_target_years", "referrals_target")},
+        ),
+        (_("Tiers"), {"fields": ("a_min_score", "a_min_visits", "a_min_paid_share", "c_visit_cycle_months")}),
+        (_("Churn"), {"fields": ("at_risk_months", "lost_months")}),
+    )
+
+    def get_queryset(self, request):
+        # The group's policy is visible to every store's admin.
+        qs = TierPolicy.objects.all()
+        if request.user.is_group_level:
+            return qs
+        return qs.filter(dealership__isnull=True) | qs.filter(dealership_id=request.user.dealership_id)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.dealership_id is None and not request.user.is_group_level:
+            return False  # a store sets its own policy instead
+        return super().has_change_permission(request, obj)

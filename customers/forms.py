@@ -74,6 +74,16 @@ class CustomerForm(forms.ModelForm):
         return value
 
 
+class CustomerAdminForm(CustomerForm):
+    """The admin's card: a pinned tier needs a reason."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("tier_pinned") and not (data.get("tier_pin_reason") or "").strip():
+            self.add_error("tier_pin_reason", _("Say why the tier is pinned."))
+        return data
+
+
 class CustomerEditForm(CustomerForm):
     """The card plus the advisor's observations, as edited on the customer's page."""
 

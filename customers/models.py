@@ -121,6 +121,18 @@ class Customer(models.Model):
         _("churn state"), max_length=10, choices=ChurnState.choices, default=ChurnState.ACTIVE
     )
     last_visit_date = models.DateField(_("last visit"), null=True, blank=True)
+    tier_score = models.DecimalField(_("tier score"), max_digits=5, decimal_places=1, null=True, blank=True)
+    tier_pinned = models.BooleanField(
+        _("tier pinned"), default=False, help_text=_("A manager fixed the tier: the nightly recompute leaves it.")
+    )
+    tier_pin_reason = models.CharField(_("why pinned"), max_length=200, blank=True)
+    churn_confirm_by_call = models.BooleanField(
+        _("confirm by call"),
+        default=False,
+        help_text=_("Long since the last visit, but the car has not driven a service interval yet."),
+    )
+    watch_reason = models.CharField(_("on the watch list for"), max_length=20, blank=True)
+    watch_since = models.DateField(_("watched since"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # Observations gathered at contacts (seed 001 "观察信息").
     traits = models.TextField(_("traits"), blank=True)
@@ -221,3 +233,151 @@ class ConsentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {'+' if self.granted else '-'} {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class TierPolicy(models.Model):
+    """How value tiers and churn states are worked out: weights, targets and
+    thresholds, editable in admin. The row without a dealership is the group's;
+    a dealership's own row replaces it for that store."""
+
+    dealership = models.OneToOneField(
+        Dealership,
+        verbose_name=_("dealership"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tier_policy",
+        help_text=_("Empty: the group's policy."),
+    )
+    window_months = models.PositiveSmallIntegerField(_("window (months)"), default=12)
+    # Weights of the score's parts (any scale; the score is their weighted mean, 0–100).
+    weight_spend = models.PositiveSmallIntegerField(_("weight: paid spend"), default=30)
+    weight_visits = models.PositiveSmallIntegerField(_("weight: visits"), default=25)
+    weight_recency = models.PositiveSmallIntegerField(_("weight: recency"), default=15)
+    weight_paid_share = models.PositiveSmallIntegerField(_("weight: paid share"), default=10)
+    weight_tenure = models.PositiveSmallIntegerField(_("weight: tenure"), default=10)
+    weight_referrals = models.PositiveSmallIntegerField(_("weight: referrals"), default=10)
+    complaint_penalty = models.PositiveSmallIntegerField(_("points off per complaint"), default=15)
+    # What counts as full marks for each part.
+    spend_target = models.DecimalField(_("paid spend for full marks"), max_digits=10, decimal_places=2, default=6000)
+    visits_target = models.PositiveSmallIntegerField(_("visits for full marks"), default=3)
+    tenure_target_years = models.PositiveSmallIntegerField(_("years of tenure for full marks"), default=3)
+    referrals_target = models.PositiveSmallIntegerField(_("referrals for full marks"), default=2)
+    # Tiers.
+    a_min_score = models.PositiveSmallIntegerField(_("A: minimum score"), default=65)
+    a_min_visits = models.PositiveSmallIntegerField(_("A: minimum visits in the window"), default=2)
+    a_min_paid_share = models.PositiveSmallIntegerField(
+        _("A: minimum share of paid work (%)"), default=50, help_text=_("Not by spend alone: loyalty pays its way.")
+    )
+    c_visit_cycle_months = models.PositiveSmallIntegerField(
+        _("C: visit cycle over (months)"), default=6, help_text=_("Or warranty and free work only.")
+    )
+    # Churn.
+    at_risk_months = models.PositiveSmallIntegerField(_("at risk after (months without a visit)"), default=6)
+    lost_months = models.PositiveSmallIntegerField(_("lost after (months without a visit)"), default=12)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("tier policy")
+        verbose_name_plural = _("tier policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealership"], condition=models.Q(dealership__isnull=True), name="tier_policy_one_group_default"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lost_months__gt=models.F("at_risk_months")), name="tier_policy_lost_after_risk"
+            ),
+            models.CheckConstraint(condition=models.Q(a_min_paid_share__lte=100), name="tier_policy_share_percent"),
+            models.CheckConstraint(condition=models.Q(window_months__gt=0), name="tier_policy_window_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.dealership) if self.dealership_id else str(_("Group policy"))
+
+
+class TierChange(models.Model):
+    """A customer's tier moved: when, from what, to what, and why."""
+
+    class Cause(models.TextChoices):
+        RECOMPUTE = "recompute", _("Nightly recompute")
+        PINNED = "pinned", _("Pinned by a manager")
+        UNPINNED = "unpinned", _("Pin removed")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tier_changes"
+    )
+    day = models.DateField(_("day"))
+    from_tier = models.CharField(_("from"), max_length=1, choices=Customer.ValueTier.choices)
+    to_tier = models.CharField(_("to"), max_length=1, choices=Customer.ValueTier.choices)
+    cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices)
+    reason = models.CharField(_("why"), max_length=200, blank=True)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    dealership_path = "customer__dealership"
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier history")
+        ordering = ["-day", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "day"], name="tierchange_customer_day"),
+            models.Index(fields=["day"], name="tierchange_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_tier}→{self.to_tier} {self.day}"
+
+
+class ChurnEvent(models.Model):
+    """A customer's churn state moved: drifting away, lost, or recovered by a visit."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="churn_events"
+    )
+    day = models.DateField(_("day"))
+    from_state = models.CharField(_("from"), max_length=10, choices=Customer.ChurnState.choices)
+    to_state = models.CharField(_("to"), max_length=10, choices=Customer.ChurnState.choices)
+    recovered = models.BooleanField(_("recovery"), default=False, help_text=_("Back to active after a new visit."))
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    dealership_path = "customer__dealership"
+
+    class Meta:
+        verbose_name = _("churn event")
+        verbose_name_plural = _("churn events")
+        ordering = ["-day", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "day"], name="churnevent_customer_day"),
+            models.Index(fields=["day", "recovered"], name="churnevent_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_state}→{self.to_state} {self.day}"
+
+
+class TierSnapshot(models.Model):
+    """Each customer's tier and churn state as of a month, for month-on-month
+    movement; the recompute keeps the current month's row up to date."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+")
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(_("value tier"), max_length=1, choices=Customer.ValueTier.choices)
+    churn_state = models.CharField(_("churn state"), max_length=10, choices=Customer.ChurnState.choices)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("tier snapshot")
+        verbose_name_plural = _("tier snapshots")
+        constraints = [models.UniqueConstraint(fields=["month", "customer"], name="tier_snapshot_once_a_month")]
+        indexes = [models.Index(fields=["dealership", "month"], name="tiersnapshot_store_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.customer_id}: {self.tier}/{self.churn_state}"

@@ -1,10 +1,12 @@
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from customers.models import ConsentChange, Customer
+from customers.models import ChurnEvent, ConsentChange, Customer, TierChange
 
 
 def customer_consent_set(
@@ -49,3 +51,49 @@ def customer_save(*, form, by) -> Customer:
                 recorded_by=by,
             )
     return customer
+
+
+def customer_visit_recorded(*, customer_id: int, day: datetime.date) -> bool:
+    """A visit (a repair order) on ``day``: the last visit moves forward, and a
+    customer who was drifting or lost is active again, recorded as a recovery.
+    Returns whether it was a recovery."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().only("churn_state", "last_visit_date").get(pk=customer_id)
+        if customer.last_visit_date is None or customer.last_visit_date < day:
+            customer.last_visit_date = day
+        recovered = customer.churn_state != Customer.ChurnState.ACTIVE
+        if recovered:
+            ChurnEvent.objects.create(
+                customer_id=customer_id, day=day, from_state=customer.churn_state, to_state="active", recovered=True
+            )
+            customer.churn_state = Customer.ChurnState.ACTIVE
+        customer.churn_confirm_by_call = False
+        customer.save(update_fields=["last_visit_date", "churn_state", "churn_confirm_by_call"])
+    return recovered
+
+
+def customer_tier_pin(*, customer: Customer, tier: str | None, reason: str, by, day: datetime.date) -> None:
+    """A manager fixes a customer's tier (``tier``), or lets the recompute decide
+    again (``tier=None``); either way the change is kept in the tier history."""
+    if tier is not None and tier not in Customer.ValueTier.values:
+        raise ValidationError({"value_tier": [_("Choose A, B, C or D.")]})
+    if tier is not None and not reason.strip():
+        raise ValidationError({"tier_pin_reason": [_("Say why the tier is pinned.")]})
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = customer.value_tier
+        if tier is None:
+            cause, customer.tier_pinned, customer.tier_pin_reason = TierChange.Cause.UNPINNED, False, ""
+        else:
+            cause, customer.tier_pinned, customer.tier_pin_reason = TierChange.Cause.PINNED, True, reason.strip()
+            customer.value_tier = tier
+        customer.save(update_fields=["value_tier", "tier_pinned", "tier_pin_reason"])
+        TierChange.objects.create(
+            customer=customer,
+            day=day,
+            from_tier=before,
+            to_tier=customer.value_tier,
+            cause=cause,
+            reason=reason.strip()[:200],
+            by=by,
+        )

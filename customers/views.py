@@ -52,6 +52,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "vehicles": customer.vehicles.all(),
             "repair_orders": repair_orders,
+            "tier_changes": customer.tier_changes.select_related("by")[:12],
             "panels": [
                 render_to_string(panel.template, {**context, "customer": customer}, request=request)
                 for panel, context in panels_for(customer=customer, user=request.user)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.sql import DaysBetween
-from customers.models import Customer
+from customers.services import customer_visit_recorded
 from service.models import Appointment, RepairLine, RepairOrder, VehicleStatsWatermark
 from service.selectors import local_day_range
 from service.signals import appointment_arrived
@@ -127,10 +127,7 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
         order.total_amount = order.labor_amount + order.parts_amount
         order.closed_at = closed_at
         order.save(update_fields=["labor_amount", "parts_amount", "total_amount", "closed_at"])
-        visit = timezone.localtime(order.opened_at).date()
-        Customer.objects.filter(pk=order.customer_id).filter(
-            Q(last_visit_date__isnull=True) | Q(last_visit_date__lt=visit)
-        ).update(last_visit_date=visit)
+        customer_visit_recorded(customer_id=order.customer_id, day=timezone.localtime(order.opened_at).date())
     repair_order.refresh_from_db()
     return repair_order
 

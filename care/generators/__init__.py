@@ -38,6 +38,8 @@ MODULES = [
     "seasonal",
     "recall",
     "weather",
+    "winback",
+    "early_warning",
 ]
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from care.models import CareKind, Contact, OutcomeCode
+from care.models import CareKind, Contact, OutcomeCode, WinbackReason
 from care.workspace.selectors import QueueFilters
 from customers.models import Customer
 from vehicles.models import Vehicle
@@ -90,3 +90,27 @@ class ContactForm(forms.Form):
     channel = forms.ChoiceField(label=_("channel"), choices=Contact.Channel.choices, initial=Contact.Channel.CALL)
     code = forms.ModelChoiceField(label=_("Outcome"), queryset=OutcomeCode.objects.filter(active=True), required=False)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class WinbackSurveyForm(forms.Form):
+    """The win-back survey (seed 003), asked on a call with a win-back touch;
+    stored by ``care.winback.winback_survey_record``."""
+
+    # The outcome form has "where" and "why" of its own.
+    prefix = "survey"
+
+    reasons = forms.MultipleChoiceField(
+        label=_("Why not back"), choices=WinbackReason.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    repaired_elsewhere = forms.TypedChoiceField(
+        label=_("Repaired elsewhere meanwhile"),
+        choices=[("", _("Unknown")), ("yes", _("Yes")), ("no", _("No"))],
+        coerce={"yes": True, "no": False}.get,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    what = forms.CharField(label=_("What was done"), max_length=200, required=False)
+    where = forms.CharField(label=_("Where"), max_length=100, required=False)
+    why_there = forms.CharField(label=_("Why there"), max_length=200, required=False)
+    other = forms.CharField(label=_("Other reason"), max_length=200, required=False)

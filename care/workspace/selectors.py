@@ -171,6 +171,11 @@ class CallPanel:
     repair_orders: list[RepairOrder]
     outcomes: list[OutcomeCode]
 
+    @property
+    def has_winback(self) -> bool:
+        """A win-back reason is on the call: the panel asks the win-back survey."""
+        return any(t.kind == CareKind.WINBACK for t in self.tasks)
+
 
 def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
     """Everything the advisor needs on the phone: who, why, what to say, what happened before."""

@@ -6,6 +6,7 @@ panel opens beside the queue and an outcome re-renders the queue in place."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget
 
-from care.models import CareTask
+from care.models import CareKind, CareTask
 from care.selectors import weather_alerts_in_force
-from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm
+from care.winback import winback_survey_record, winback_survey_wanted
+from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm, WinbackSurveyForm
 from care.workspace.selectors import call_panel, care_queue, store_advisors
 from care.workspace.services import CallOutcome, care_call_group, care_call_log, care_contact_log, care_tasks_reassign
 from crm.tenancy import get_for_user_or_404, scope_for_user
@@ -58,12 +60,15 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "care/queue.html", context)
 
 
-def _panel_context(request: HttpRequest, task: CareTask, form: OutcomeForm | None = None) -> dict:
+def _panel_context(
+    request: HttpRequest, task: CareTask, form: OutcomeForm | None = None, survey: WinbackSurveyForm | None = None
+) -> dict:
     group = care_call_group(task)
     return {
         "task": task,
         "panel": call_panel(task=task, group=group),
         "outcome_form": form or OutcomeForm(),
+        "survey_form": survey or WinbackSurveyForm(),
         "next": request.GET.get("next") or request.POST.get("next", ""),
     }
 
@@ -81,7 +86,10 @@ def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
 def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_for_user_or_404(CareTask.objects.select_related("customer"), request.user, pk=pk)
     form = OutcomeForm(request.POST)
-    if form.is_valid():
+    # The panel asked the win-back survey when a win-back reason is on the call.
+    has_winback = care_call_group(task).filter(kind=CareKind.WINBACK).exists()
+    survey = WinbackSurveyForm(request.POST) if has_winback else None
+    if form.is_valid() and (survey is None or survey.is_valid()):
         outcome = CallOutcome(
             code=form.cleaned_data["code"],
             notes=form.cleaned_data["notes"],
@@ -89,10 +97,16 @@ def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
             appointment_at=form.cleaned_data["appointment_at"],
             follow_up_on=form.cleaned_data["follow_up_on"],
         )
+        errors_to = form
         try:
-            contact = care_call_log(task=task, outcome=outcome, by=request.user)
+            # One transaction: a refused survey leaves no contact and the touches open.
+            with transaction.atomic():
+                contact = care_call_log(task=task, outcome=outcome, by=request.user)
+                if survey is not None and winback_survey_wanted(code=outcome.code, data=survey.cleaned_data):
+                    errors_to = survey
+                    winback_survey_record(contact=contact, data=survey.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            _add_errors(errors_to, exc)
         else:
             messages.success(
                 request,
@@ -100,9 +114,9 @@ def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return _back_to_queue(request)
     if request.htmx:
-        response = render(request, "care/workspace/_panel.html", _panel_context(request, task, form))
+        response = render(request, "care/workspace/_panel.html", _panel_context(request, task, form, survey))
         return retarget(response, "#call-panel")
-    return render(request, "care/workspace/panel_page.html", _panel_context(request, task, form), status=400)
+    return render(request, "care/workspace/panel_page.html", _panel_context(request, task, form, survey), status=400)
 
 
 def _add_errors(form, exc: ValidationError) -> None:

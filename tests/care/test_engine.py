@@ -37,8 +37,7 @@ def due_car(customer, *, days_from_day: int = 3):
 
 def test_default_rules_cover_every_kind_and_their_words_are_valid(default_rules):
     kinds = {rule.kind for rule in default_rules}
-    # winback arrives with the tiers issue.
-    assert kinds == set(CareKind.values) - {CareKind.WINBACK}
+    assert kinds == set(CareKind.values)
     assert kinds <= set(registered_kinds())
     for rule in default_rules:
         rule.full_clean()

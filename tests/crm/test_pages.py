@@ -52,8 +52,9 @@ def test_customer_page_costs_the_same_queries_at_any_size(client, advisor, djang
         )
     client.force_login(advisor)
     # session, user, user's dealership (layout), customer, vehicles, their models,
-    # repair orders; the care panels: contacts, touches, messages, consent changes.
-    with django_assert_max_num_queries(11):
+    # repair orders, tier history; the care panels: contacts, touches, messages,
+    # consent changes.
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('class="plate"') == size

@@ -1,0 +1,375 @@
+"""The nightly recompute of value tiers and churn states.
+
+Set-based: per tier policy (the group's, and each store's own), one
+``INSERT … SELECT`` aggregates every customer's repair orders into
+``CustomerStats``; a few ``UPDATE`` statements score them and decide tier and
+churn state; tier and churn changes are written to their histories with
+``INSERT … SELECT`` before the customers are updated. No customer passes
+through Python, so the statement count does not grow with the customers.
+
+Idempotent for a day: a rerun finds nothing changed and records nothing.
+"""
+
+import dataclasses
+import datetime
+import logging
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
+from django.utils import timezone
+
+from analytics.models import CustomerStats
+from crm.models import Dealership
+from crm.sql import DaysBetween
+from customers.models import ChurnEvent, Customer, TierChange, TierPolicy, TierSnapshot
+from service.models import RepairOrder
+from vehicles.models import Vehicle
+
+logger = logging.getLogger(__name__)
+
+TIER_ORDER = {"A": 1, "B": 2, "C": 3, "D": 4}
+# A watch-list entry stays this long unless something new happens.
+WATCH_DAYS = 60
+
+
+@dataclasses.dataclass
+class RecomputeReport:
+    day: datetime.date
+    customers: int = 0
+    tier_changes: int = 0
+    churn_changes: int = 0
+    recoveries: int = 0
+    watched: int = 0
+    statements: int = 0
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    """Local midnight starting ``day``, aware."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _sql_params(params: list) -> list:
+    """Parameters for raw SQL as the ORM would send them (SQLite keeps
+    datetimes as UTC text, which an aware datetime must be turned into)."""
+    ops = connection.ops
+    adapted = []
+    for value in params:
+        if isinstance(value, datetime.datetime):
+            value = ops.adapt_datetimefield_value(value)
+        elif isinstance(value, datetime.date):
+            value = ops.adapt_datefield_value(value)
+        adapted.append(value)
+    return adapted
+
+
+def effective_policies() -> list[tuple[TierPolicy, tuple[int, ...]]]:
+    """Each policy with the dealerships it governs: a store's own policy, else the group's."""
+    policies = list(TierPolicy.objects.all())
+    group = next((p for p in policies if p.dealership_id is None), None) or TierPolicy()
+    own = {p.dealership_id: p for p in policies if p.dealership_id}
+    stores = list(Dealership.objects.values_list("pk", flat=True))
+    result = [(policy, (store,)) for store, policy in own.items() if store in stores]
+    governed = tuple(s for s in stores if s not in own)
+    if governed:
+        result.append((group, governed))
+    return result
+
+
+def _fill_stats(policy: TierPolicy, stores: tuple[int, ...], day: datetime.date) -> int:
+    """One INSERT … SELECT: every customer of ``stores`` with its visit figures as of ``day``."""
+    end = _midnight(day + datetime.timedelta(days=1))
+    start = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.window_months))
+    half = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=6))
+    year = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=12))
+    q = connection.ops.quote_name
+    ro, cu, st = q(RepairOrder._meta.db_table), q(Customer._meta.db_table), q(CustomerStats._meta.db_table)
+    marks = ", ".join(["%s"] * len(stores))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {st} WHERE customer_id IN (SELECT id FROM {cu} WHERE dealership_id IN ({marks}))", stores
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {st} (customer_id, day, visits, paid_visits, paid_spend, total_spend, recent_visits,
+                              earlier_visits, last_visit_at, first_visit_at, customer_since, referrals, score, tier,
+                              churn_state, confirm_by_call)
+            SELECT c.id, %s, COALESCE(w.visits, 0), COALESCE(w.paid_visits, 0), COALESCE(w.paid, 0),
+                   COALESCE(w.total, 0), COALESCE(y.recent, 0), COALESCE(y.earlier, 0), a.last_at, a.first_at,
+                   c.created_at, COALESCE(r.n, 0), 0, c.value_tier, c.churn_state, %s
+            FROM {cu} c
+            LEFT JOIN (
+                SELECT customer_id, COUNT(*) AS visits,
+                       SUM(CASE WHEN payer = 'customer' THEN 1 ELSE 0 END) AS paid_visits,
+                       SUM(CASE WHEN payer = 'customer' THEN total_amount ELSE 0 END) AS paid,
+                       SUM(total_amount) AS total
+                FROM {ro} WHERE opened_at >= %s AND opened_at < %s GROUP BY customer_id
+            ) w ON w.customer_id = c.id
+            LEFT JOIN (
+                SELECT customer_id, SUM(CASE WHEN opened_at >= %s THEN 1 ELSE 0 END) AS recent,
+                       SUM(CASE WHEN opened_at < %s THEN 1 ELSE 0 END) AS earlier
+                FROM {ro} WHERE opened_at >= %s AND opened_at < %s GROUP BY customer_id
+            ) y ON y.customer_id = c.id
+            LEFT JOIN (
+                SELECT customer_id, MAX(opened_at) AS last_at, MIN(opened_at) AS first_at
+                FROM {ro} WHERE opened_at < %s GROUP BY customer_id
+            ) a ON a.customer_id = c.id
+            LEFT JOIN (
+                SELECT referred_by_id, COUNT(*) AS n FROM {cu}
+                WHERE referred_by_id IS NOT NULL AND created_at < %s GROUP BY referred_by_id
+            ) r ON r.referred_by_id = c.id
+            WHERE c.dealership_id IN ({marks})
+            """,
+            _sql_params([day, False, start, end, half, half, year, end, end, end, *stores]),
+        )
+        return cursor.rowcount
+
+
+def _share(value, target) -> Case:
+    """value / target, capped at 1 (0 when the target is 0)."""
+    if not target:
+        return Value(0.0, output_field=FloatField())
+    ratio = ExpressionWrapper(Cast(value, FloatField()) / float(target), output_field=FloatField())
+    return Case(When(**{f"{value.name}__gte": target}, then=Value(1.0)), default=ratio, output_field=FloatField())
+
+
+def _steps(field: str, day: datetime.date, months: list[tuple[int, float]]) -> Case:
+    """A part that falls with time: the first bound ``field`` is on or after (the
+    last ``months`` months) gives its value; before all of them, 0."""
+    whens = [When(**{f"{field}__gte": _midnight(day - relativedelta(months=m))}, then=Value(v)) for m, v in months]
+    return Case(*whens, default=Value(0.0), output_field=FloatField())
+
+
+def _tenure(day: datetime.date, years: int) -> Case:
+    """Whole years since the first visit, over ``years``, capped at 1."""
+    whens = [
+        When(
+            first_visit_at__lt=_midnight(day + datetime.timedelta(days=1) - relativedelta(years=n)),
+            then=Value(n / years),
+        )
+        for n in range(years, 0, -1)
+    ]
+    return Case(*whens, default=Value(0.0), output_field=FloatField())
+
+
+def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime.date) -> None:
+    """Score every customer of ``stores`` and decide tier and churn state in CustomerStats."""
+    stats = CustomerStats.objects.filter(customer__dealership_id__in=stores)
+    years = max(policy.tenure_target_years, 1)
+    parts = [
+        (policy.weight_spend, _share(F("paid_spend"), policy.spend_target)),
+        (policy.weight_visits, _share(F("visits"), policy.visits_target)),
+        (policy.weight_recency, _steps("last_visit_at", day, [(1, 1.0), (3, 0.75), (6, 0.5), (12, 0.25)])),
+        (
+            policy.weight_paid_share,
+            Case(
+                When(
+                    total_spend__gt=0, then=Cast(F("paid_spend"), FloatField()) / Cast(F("total_spend"), FloatField())
+                ),
+                default=Value(0.0),
+                output_field=FloatField(),
+            ),
+        ),
+        (policy.weight_tenure, _tenure(day, years)),
+        (policy.weight_referrals, _share(F("referrals"), policy.referrals_target)),
+    ]
+    total_weight = sum(w for w, _ in parts) or 1
+    weighted = sum((Value(float(w)) * part for w, part in parts), Value(0.0))
+    score = Greatest(Value(0.0), Value(100.0) * weighted / Value(float(total_weight)), output_field=FloatField())
+
+    # Churn by time since the last visit (or since the customer was recorded, without visits).
+    at_risk_before = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.at_risk_months))
+    lost_before = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.lost_months))
+    # One pass over the table for the score, the churn state and the last visit's local date.
+    stats.update(
+        score=Cast(score, DecimalField(max_digits=5, decimal_places=1)),
+        churn_state=Case(
+            When(
+                Q(last_visit_at__lt=lost_before) | Q(last_visit_at__isnull=True, customer_since__lt=lost_before),
+                then=Value("lost"),
+            ),
+            When(
+                Q(last_visit_at__lt=at_risk_before) | Q(last_visit_at__isnull=True, customer_since__lt=at_risk_before),
+                then=Value("at_risk"),
+            ),
+            default=Value("active"),
+        ),
+        confirm_by_call=False,
+        last_visit_on=TruncDate("last_visit_at"),
+    )
+    # A car that has not driven a service interval since the last visit is not
+    # due yet: the customer stays active, to be confirmed by a call.
+    since_visit = DaysBetween(Value(day), OuterRef("last_visit_at"))
+    km_per_day = Coalesce(F("km_per_day"), Value(Decimal(settings.CRM_DEFAULT_KM_PER_DAY)))
+    not_due = (
+        Vehicle.objects.filter(customer=OuterRef("customer"), status=Vehicle.Status.ACTIVE)
+        .annotate(driven=ExpressionWrapper(km_per_day * since_visit, output_field=FloatField()))
+        .filter(model__maintenance_interval_km__gt=F("driven"))
+    )
+    stats.filter(churn_state__in=["at_risk", "lost"], last_visit_at__isnull=False).filter(Exists(not_due)).update(
+        churn_state="active", confirm_by_call=True
+    )
+
+    # Tiers, as DOMAIN.md defines them.
+    cycle_visits = max(policy.window_months // max(policy.c_visit_cycle_months, 1), 1)
+    new_customer = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.window_months))
+    share = Decimal(policy.a_min_paid_share) / 100
+    stats.update(
+        tier=Case(
+            When(churn_state="lost", then=Value("D")),
+            When(churn_state="at_risk", then=Value("C")),
+            # Warranty or free work only.
+            When(visits__gt=0, paid_spend=0, then=Value("C")),
+            # A visit cycle longer than the policy's (fewer visits than it allows in the
+            # window), for customers who have been with us for a whole window.
+            When(visits__lt=cycle_visits, first_visit_at__lt=new_customer, then=Value("C")),
+            When(
+                Q(score__gte=policy.a_min_score, visits__gte=policy.a_min_visits)
+                & Q(paid_spend__gte=F("total_spend") * share),
+                then=Value("A"),
+            ),
+            default=Value("B"),
+        )
+    )
+
+
+def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int, int, int]:
+    """Write the changes to the histories, then to the customers."""
+    q = connection.ops.quote_name
+    cu, st = q(Customer._meta.db_table), q(CustomerStats._meta.db_table)
+    tc, ce = q(TierChange._meta.db_table), q(ChurnEvent._meta.db_table)
+    marks = ", ".join(["%s"] * len(stores))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {tc} (customer_id, day, from_tier, to_tier, cause, reason, score, created_at)
+            SELECT c.id, %s, c.value_tier, s.tier, 'recompute', '', s.score, %s
+            FROM {cu} c JOIN {st} s ON s.customer_id = c.id
+            WHERE c.dealership_id IN ({marks}) AND c.tier_pinned = %s AND c.value_tier <> s.tier
+            """,
+            _sql_params([day, now, *stores, False]),
+        )
+        tier_changes = cursor.rowcount
+        cursor.execute(
+            f"""
+            INSERT INTO {ce} (customer_id, day, from_state, to_state, recovered, created_at)
+            SELECT c.id, %s, c.churn_state, s.churn_state,
+                   CASE WHEN s.churn_state = 'active' AND s.confirm_by_call = %s THEN %s ELSE %s END, %s
+            FROM {cu} c JOIN {st} s ON s.customer_id = c.id
+            WHERE c.dealership_id IN ({marks}) AND c.churn_state <> s.churn_state
+            """,
+            _sql_params([day, False, True, False, now, *stores]),
+        )
+        churn_changes = cursor.rowcount
+    recoveries = ChurnEvent.objects.filter(day=day, recovered=True, customer__dealership_id__in=stores).count()
+    # Only the customers whose figures changed are written (a night changes few).
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {cu} SET tier_score = s.score, churn_state = s.churn_state,
+                   churn_confirm_by_call = s.confirm_by_call, last_visit_date = s.last_visit_on,
+                   value_tier = CASE WHEN {cu}.tier_pinned THEN {cu}.value_tier ELSE s.tier END
+            FROM {st} s
+            WHERE s.customer_id = {cu}.id AND {cu}.dealership_id IN ({marks})
+              AND ({cu}.tier_score {differs} s.score OR {cu}.churn_state <> s.churn_state
+                   OR {cu}.churn_confirm_by_call <> s.confirm_by_call
+                   OR {cu}.last_visit_date {differs} s.last_visit_on
+                   OR ({cu}.tier_pinned = %s AND {cu}.value_tier <> s.tier))
+            """,
+            _sql_params([*stores, False]),
+        )
+    return tier_changes, churn_changes, recoveries
+
+
+def _watch(stores: tuple[int, ...], day: datetime.date) -> int:
+    """Put customers on the manager's watch list: a downward tier move today, or
+    a visit rate that halved (last 6 months against the 6 before)."""
+    customers = Customer.objects.filter(dealership_id__in=stores)
+    stale = day - datetime.timedelta(days=WATCH_DAYS)
+    customers.filter(watch_since__lt=stale).update(watch_reason="", watch_since=None)
+    down = (
+        TierChange.objects.filter(customer=OuterRef("pk"), day=day, cause=TierChange.Cause.RECOMPUTE)
+        .annotate(
+            worse=Case(
+                *[
+                    When(from_tier=a, to_tier=b, then=Value(True))
+                    for a in TIER_ORDER
+                    for b in TIER_ORDER
+                    if TIER_ORDER[b] > TIER_ORDER[a]
+                ],
+                default=Value(False),
+            )
+        )
+        .filter(worse=True)
+    )
+    watched = (
+        customers.filter(Exists(down))
+        .exclude(watch_reason="tier_down", watch_since=day)
+        .update(watch_reason="tier_down", watch_since=day)
+    )
+    slowing = CustomerStats.objects.filter(customer=OuterRef("pk"), earlier_visits__gte=2).filter(
+        recent_visits__lte=F("earlier_visits") / 2
+    )
+    watched += (
+        customers.filter(watch_reason="").filter(Exists(slowing)).update(watch_reason="visit_rate", watch_since=day)
+    )
+    return watched
+
+
+def _snapshot(stores: tuple[int, ...], day: datetime.date) -> None:
+    """This month's tier and churn state of every active customer (for
+    month-on-month movement): inserted on the month's first run, afterwards
+    only the rows that changed are written."""
+    month = day.replace(day=1)
+    q = connection.ops.quote_name
+    cu, sn = q(Customer._meta.db_table), q(TierSnapshot._meta.db_table)
+    marks = ", ".join(["%s"] * len(stores))
+    TierSnapshot.objects.filter(month=month, dealership_id__in=stores).exclude(
+        customer__status=Customer.Status.ACTIVE
+    ).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {sn} (month, customer_id, dealership_id, tier, churn_state)
+            SELECT %s, c.id, c.dealership_id, c.value_tier, c.churn_state FROM {cu} c
+            WHERE c.dealership_id IN ({marks}) AND c.status = 'active'
+            ON CONFLICT (month, customer_id) DO UPDATE
+            SET tier = excluded.tier, churn_state = excluded.churn_state, dealership_id = excluded.dealership_id
+            WHERE {sn}.tier <> excluded.tier OR {sn}.churn_state <> excluded.churn_state
+               OR {sn}.dealership_id <> excluded.dealership_id
+            """,
+            _sql_params([month, *stores]),
+        )
+
+
+def tiers_recompute(*, day: datetime.date) -> RecomputeReport:
+    """Recompute every customer's tier and churn state as of ``day``."""
+    report = RecomputeReport(day=day)
+    for policy, stores in effective_policies():
+        with transaction.atomic():
+            report.customers += _fill_stats(policy, stores, day)
+            _score_and_decide(policy, stores, day)
+            tiers, churn, recovered = _record_and_apply(stores, day)
+            report.tier_changes += tiers
+            report.churn_changes += churn
+            report.recoveries += recovered
+            report.watched += _watch(stores, day)
+            _snapshot(stores, day)
+    logger.info("tiers recomputed", extra={"tiers": dataclasses.asdict(report) | {"day": str(day)}})
+    return report

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from analytics import views
+
+app_name = "analytics"
+urlpatterns = [
+    path("", views.dashboard_view, name="dashboard"),
+]

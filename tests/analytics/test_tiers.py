@@ -1,0 +1,223 @@
+"""The nightly tier and churn recompute, on hand-built histories.
+
+Day of the recompute: 2026-11-23. Six months before is 2026-05-23, twelve
+months before is 2025-11-23 (worked out by hand). The group policy is the
+default: window 12 months; A needs a score of 65, 2 visits and half of the
+work paid; C for warranty/free work only or fewer than 2 visits a year; at
+risk after 6 months, lost after 12."""
+
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics.services import tiers_recompute
+from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
+from customers.services import customer_tier_pin
+from service.models import RepairOrder
+from service.services import repair_order_close
+from tests.customers.factories import CustomerFactory
+from tests.vehicles.factories import VehicleFactory
+
+SH = ZoneInfo("Asia/Shanghai")
+DAY = datetime.date(2026, 11, 23)
+D = datetime.date
+_numbers = iter(range(10_000, 99_999))
+
+
+def visit(customer, day: datetime.date, amount: str = "1000.00", payer: str = "customer", vehicle=None) -> RepairOrder:
+    car = vehicle or customer.vehicles.first() or VehicleFactory(customer=customer, km_per_day=Decimal("200"))
+    labour = Decimal(amount)
+    return RepairOrder.objects.create(
+        dealership=customer.dealership,
+        customer=customer,
+        vehicle=car,
+        number=f"RO{next(_numbers)}",
+        kind="maintenance" if payer == "customer" else "warranty",
+        payer=payer,
+        opened_at=datetime.datetime(day.year, day.month, day.day, 10, tzinfo=SH),
+        closed_at=datetime.datetime(day.year, day.month, day.day, 16, tzinfo=SH),
+        mileage=1000,
+        labor_amount=labour,
+        parts_amount=Decimal("0"),
+        total_amount=labour,
+    )
+
+
+def person(dealership, **kwargs) -> Customer:
+    return CustomerFactory(dealership=dealership, **kwargs)
+
+
+def state(customer) -> tuple[str, str, bool]:
+    customer.refresh_from_db()
+    return customer.value_tier, customer.churn_state, customer.churn_confirm_by_call
+
+
+# --- Churn boundaries ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last_visit", "expected"),
+    [
+        (D(2026, 5, 24), "active"),  # the day before six months
+        (D(2026, 5, 23), "at_risk"),  # six months to the day
+        (D(2025, 11, 24), "at_risk"),  # the day before twelve months
+        (D(2025, 11, 23), "lost"),  # twelve months to the day
+    ],
+)
+def test_churn_boundaries(dealership, last_visit, expected):
+    customer = person(dealership)
+    visit(customer, last_visit)
+    tiers_recompute(day=DAY)
+    assert state(customer)[1] == expected
+    assert customer.last_visit_date == last_visit
+
+
+def test_a_car_that_has_not_driven_its_interval_stays_active_to_be_confirmed(dealership):
+    slow, fast = person(dealership), person(dealership)
+    # The test factory's models are serviced every maintenance_interval_km; 20 km a day for
+    # 184 days (2026-05-23 → 2026-11-23) is 3,680 km, 200 km a day is 36,800 km.
+    slow_car = VehicleFactory(customer=slow, km_per_day=Decimal("20"))
+    fast_car = VehicleFactory(customer=fast, km_per_day=Decimal("200"))
+    assert 3_680 < slow_car.model.maintenance_interval_km < 36_800
+    visit(slow, D(2026, 5, 23), vehicle=slow_car)
+    visit(fast, D(2026, 5, 23), vehicle=fast_car)
+    tiers_recompute(day=DAY)
+    assert state(slow)[1:] == ("active", True)
+    assert state(fast)[1:] == ("at_risk", False)
+
+
+# --- Tiers -----------------------------------------------------------------------------------
+
+
+def test_each_tier_from_its_history(dealership):
+    loyal = person(dealership, name="忠诚")  # three paid visits this year, with us for four years
+    for day in (D(2022, 10, 1), D(2026, 3, 1), D(2026, 7, 1), D(2026, 11, 1)):
+        visit(loyal, day, "2500.00")
+    warranty_only = person(dealership, name="只保修")
+    for day in (D(2022, 10, 1), D(2026, 6, 1), D(2026, 10, 1)):
+        visit(warranty_only, day, "800.00", payer="manufacturer")
+    slow = person(dealership, name="周期长")  # one visit a year: a single one in the window since 2025-11-24
+    for day in (D(2023, 11, 1), D(2024, 11, 1), D(2025, 11, 1), D(2026, 9, 1)):
+        visit(slow, day)
+    big_once = person(dealership, name="一次大单")  # new: one large paid visit, not loyal by spend alone
+    visit(big_once, D(2026, 10, 1), "30000.00")
+    gone = person(dealership, name="流失")
+    visit(gone, D(2025, 10, 1))
+
+    tiers_recompute(day=DAY)
+    assert {c.name: state(c)[:2] for c in (loyal, warranty_only, slow, big_once, gone)} == {
+        "忠诚": ("A", "active"),
+        "只保修": ("C", "active"),
+        "周期长": ("C", "active"),
+        "一次大单": ("B", "active"),
+        "流失": ("D", "lost"),
+    }
+
+
+def test_the_score_is_the_weighted_mean_of_its_parts(dealership):
+    customer = person(dealership)
+    # In the window (2025-11-24 → 2026-11-23): paid 2 × 1500 = 3000 of the 6000 target (0.5),
+    # 2 of 3 visits (0.667), last visit within a month (1.0), all paid (1.0); first visit two
+    # whole years ago, of the 3-year target (0.667); no referrals.
+    visit(customer, D(2024, 11, 1), "900.00")
+    visit(customer, D(2026, 6, 1), "1500.00")
+    visit(customer, D(2026, 11, 1), "1500.00")
+    tiers_recompute(day=DAY)
+    customer.refresh_from_db()
+    # (30×0.5 + 25×(2/3) + 15×1 + 10×1 + 10×(2/3) + 10×0) / 100 × 100 = 63.33…
+    assert customer.tier_score == Decimal("63.3")
+    assert customer.value_tier == "B"  # under the A threshold of 65
+
+
+def test_a_pinned_tier_survives_the_recompute(dealership, manager):
+    customer = person(dealership)
+    visit(customer, D(2025, 10, 1))  # lost: the recompute would say D
+    customer_tier_pin(customer=customer, tier="A", reason="集团大客户", by=manager, day=DAY)
+    tiers_recompute(day=DAY)
+    assert state(customer)[:2] == ("A", "lost")
+    assert list(TierChange.objects.values_list("cause", "from_tier", "to_tier", "reason")) == [
+        ("pinned", "B", "A", "集团大客户")
+    ]
+    customer_tier_pin(customer=customer, tier=None, reason="", by=manager, day=DAY)
+    tiers_recompute(day=DAY)
+    assert state(customer)[0] == "D"
+    assert TierChange.objects.filter(cause="recompute", from_tier="A", to_tier="D").count() == 1
+
+
+def test_history_is_kept_and_a_rerun_changes_nothing(dealership):
+    customer = person(dealership, value_tier="A")
+    visit(customer, D(2026, 4, 1))
+    first = tiers_recompute(day=DAY)
+    change = TierChange.objects.get()
+    assert (change.day, change.from_tier, change.to_tier, change.cause) == (DAY, "A", "C", "recompute")
+    event = ChurnEvent.objects.get()
+    assert (event.day, event.from_state, event.to_state, event.recovered) == (DAY, "active", "at_risk", False)
+    assert (first.tier_changes, first.churn_changes) == (1, 1)
+    again = tiers_recompute(day=DAY)
+    assert (again.tier_changes, again.churn_changes, again.watched) == (0, 0, 0)
+    assert TierChange.objects.count() == 1 and ChurnEvent.objects.count() == 1
+    assert list(TierSnapshot.objects.values_list("month", "tier", "churn_state")) == [(D(2026, 11, 1), "C", "at_risk")]
+
+
+def test_a_new_repair_order_recovers_a_lost_customer(dealership):
+    customer = person(dealership)
+    visit(customer, D(2025, 6, 1))
+    tiers_recompute(day=DAY)
+    assert state(customer)[1] == "lost"
+    order = visit(customer, D(2026, 11, 24))
+    repair_order_close(repair_order=order, closed_at=order.closed_at)
+    assert state(customer)[1] == "active"
+    event = ChurnEvent.objects.get(recovered=True)
+    assert (event.day, event.from_state, event.to_state) == (D(2026, 11, 24), "lost", "active")
+    # The next night's recompute agrees and records nothing more.
+    tiers_recompute(day=D(2026, 11, 24))
+    assert ChurnEvent.objects.filter(recovered=True).count() == 1
+    assert state(customer)[1] == "active"
+
+
+# --- Early warning ------------------------------------------------------------------------------
+
+
+def test_sliding_down_and_a_falling_visit_rate_put_customers_on_the_watch_list(dealership):
+    sliding = person(dealership, value_tier="A", name="下滑")
+    visit(sliding, D(2026, 4, 1))  # at risk now: A → C
+    slowing = person(dealership, value_tier="B", name="变少")
+    # Four visits in the six months before 2026-05-23, one since: the rate fell by more than half.
+    for day in (D(2025, 12, 1), D(2026, 1, 10), D(2026, 3, 1), D(2026, 4, 20), D(2026, 10, 1)):
+        visit(slowing, day)
+    steady = person(dealership, value_tier="B", name="稳定")
+    for day in (D(2026, 2, 1), D(2026, 9, 1)):
+        visit(steady, day)
+    report = tiers_recompute(day=DAY)
+    watch = {c.name: (c.watch_reason, c.watch_since) for c in Customer.objects.exclude(watch_reason="")}
+    assert watch == {"下滑": ("tier_down", DAY), "变少": ("visit_rate", DAY)}
+    assert report.watched == 2
+
+
+# --- Scale -------------------------------------------------------------------------------------------
+
+
+def recompute_statements(day) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        tiers_recompute(day=day)
+    return len(queries.captured_queries)
+
+
+def test_the_statement_count_does_not_grow_with_the_customers(dealership):
+    for n in range(3):
+        visit(person(dealership), D(2026, 1 + n, 1))
+    small = recompute_statements(DAY)
+    for n in range(40):
+        visit(person(dealership), D(2025 + n % 2, 1 + n % 12, 1))
+    assert recompute_statements(DAY) == small
+
+
+def test_the_customer_page_shows_the_tier_history(client, advisor, customer, manager):
+    customer_tier_pin(customer=customer, tier="A", reason="集团大客户", by=manager, day=DAY)
+    client.force_login(advisor)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert 'id="tier-history"' in page and "集团大客户" in page and "B → <strong>A</strong>" in page
