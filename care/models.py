@@ -131,6 +131,13 @@ class CareRule(models.Model):
                 clean_params(self.params)
             except ValidationError as exc:
                 errors["params"] = exc.messages
+        if self.kind == CareKind.WINBACK:
+            from care.generators.winback import clean_params as clean_winback_params
+
+            try:
+                clean_winback_params(self.params)
+            except ValidationError as exc:
+                errors["params"] = exc.messages
         if self.message_day_before and self.channel != Channel.CALL:
             errors["message_day_before"] = [_("Only a call rule sends a message the day before.")]
         elif self.message_day_before and not (self.message_template or "").strip():

@@ -571,3 +571,12 @@ def test_the_survey_admin_lists_the_answers_read_only(client, manager, advisor, 
     assert "小区门口快修店" in page
     assert client.get(reverse("admin:care_winbacksurvey_change", args=[survey.pk])).status_code == 200
     assert client.get(reverse("admin:care_winbacksurvey_add")).status_code == 403
+
+
+def test_a_winback_rule_with_bad_params_is_refused_on_save(db):
+    from django.core.exceptions import ValidationError as _ValidationError
+
+    rule = CareRuleFactory.build(kind="winback", params={"state": ["lost"]})
+    with pytest.raises(_ValidationError) as exc:
+        rule.full_clean()
+    assert "params" in exc.value.message_dict
