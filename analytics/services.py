@@ -42,7 +42,6 @@ from vehicles.models import Vehicle
 
 logger = logging.getLogger(__name__)
 
-TIER_ORDER = {"A": 1, "B": 2, "C": 3, "D": 4}
 # A watch-list entry stays this long unless something new happens.
 WATCH_DAYS = 60
 
@@ -247,13 +246,20 @@ def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime
     )
 
 
-def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int, int, int]:
-    """Write the changes to the histories, then to the customers."""
+def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int, int, int, int]:
+    """Write the changes to the histories, then to the customers, with the
+    watch list in the same pass: a tier that went down today, or a visit rate
+    that halved (last 6 months against the 6 before)."""
     q = connection.ops.quote_name
     cu, st = q(Customer._meta.db_table), q(CustomerStats._meta.db_table)
     tc, ce = q(TierChange._meta.db_table), q(ChurnEvent._meta.db_table)
     marks = ", ".join(["%s"] * len(stores))
     now = timezone.now()
+    stale = day - datetime.timedelta(days=WATCH_DAYS)
+    Customer.objects.filter(dealership_id__in=stores, watch_since__lt=stale).update(watch_reason="", watch_since=None)
+    # Tier letters sort as the tiers rank (A best): "went down" is new > old.
+    down = f"({cu}.tier_pinned = %s AND s.tier > {cu}.value_tier)"
+    slowing = f"({cu}.watch_reason = '' AND s.earlier_visits >= 2 AND s.recent_visits * 2 <= s.earlier_visits)"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -276,60 +282,35 @@ def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int,
             _sql_params([day, False, True, False, now, *stores]),
         )
         churn_changes = cursor.rowcount
-    recoveries = ChurnEvent.objects.filter(day=day, recovered=True, customer__dealership_id__in=stores).count()
-    # Only the customers whose figures changed are written (a night changes few).
-    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT COUNT(*) FROM {cu} JOIN {st} s ON s.customer_id = {cu}.id
+            WHERE {cu}.dealership_id IN ({marks}) AND ({down} OR {slowing})
+            """,
+            _sql_params([*stores, False]),
+        )
+        watched = cursor.fetchone()[0]
+        # Only the customers whose figures changed are written (a night changes few).
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
         cursor.execute(
             f"""
             UPDATE {cu} SET tier_score = s.score, churn_state = s.churn_state,
                    churn_confirm_by_call = s.confirm_by_call, last_visit_date = s.last_visit_on,
+                   watch_reason = CASE WHEN {down} THEN 'tier_down' WHEN {slowing} THEN 'visit_rate'
+                                       ELSE {cu}.watch_reason END,
+                   watch_since = CASE WHEN {down} OR {slowing} THEN %s ELSE {cu}.watch_since END,
                    value_tier = CASE WHEN {cu}.tier_pinned THEN {cu}.value_tier ELSE s.tier END
             FROM {st} s
             WHERE s.customer_id = {cu}.id AND {cu}.dealership_id IN ({marks})
               AND ({cu}.tier_score {differs} s.score OR {cu}.churn_state <> s.churn_state
                    OR {cu}.churn_confirm_by_call <> s.confirm_by_call
                    OR {cu}.last_visit_date {differs} s.last_visit_on
-                   OR ({cu}.tier_pinned = %s AND {cu}.value_tier <> s.tier))
+                   OR ({cu}.tier_pinned = %s AND {cu}.value_tier <> s.tier) OR {slowing})
             """,
-            _sql_params([*stores, False]),
+            _sql_params([False, False, day, *stores, False]),
         )
-    return tier_changes, churn_changes, recoveries
-
-
-def _watch(stores: tuple[int, ...], day: datetime.date) -> int:
-    """Put customers on the manager's watch list: a downward tier move today, or
-    a visit rate that halved (last 6 months against the 6 before)."""
-    customers = Customer.objects.filter(dealership_id__in=stores)
-    stale = day - datetime.timedelta(days=WATCH_DAYS)
-    customers.filter(watch_since__lt=stale).update(watch_reason="", watch_since=None)
-    down = (
-        TierChange.objects.filter(customer=OuterRef("pk"), day=day, cause=TierChange.Cause.RECOMPUTE)
-        .annotate(
-            worse=Case(
-                *[
-                    When(from_tier=a, to_tier=b, then=Value(True))
-                    for a in TIER_ORDER
-                    for b in TIER_ORDER
-                    if TIER_ORDER[b] > TIER_ORDER[a]
-                ],
-                default=Value(False),
-            )
-        )
-        .filter(worse=True)
-    )
-    watched = (
-        customers.filter(Exists(down))
-        .exclude(watch_reason="tier_down", watch_since=day)
-        .update(watch_reason="tier_down", watch_since=day)
-    )
-    slowing = CustomerStats.objects.filter(customer=OuterRef("pk"), earlier_visits__gte=2).filter(
-        recent_visits__lte=F("earlier_visits") / 2
-    )
-    watched += (
-        customers.filter(watch_reason="").filter(Exists(slowing)).update(watch_reason="visit_rate", watch_since=day)
-    )
-    return watched
+    recoveries = ChurnEvent.objects.filter(day=day, recovered=True, customer__dealership_id__in=stores).count()
+    return tier_changes, churn_changes, recoveries, watched
 
 
 def _snapshot(stores: tuple[int, ...], day: datetime.date) -> None:
@@ -363,13 +344,17 @@ def tiers_recompute(*, day: datetime.date) -> RecomputeReport:
     report = RecomputeReport(day=day)
     for policy, stores in effective_policies():
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # A lost commit is recomputed the next night: no need to wait for the disk.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             report.customers += _fill_stats(policy, stores, day)
             _score_and_decide(policy, stores, day)
-            tiers, churn, recovered = _record_and_apply(stores, day)
+            tiers, churn, recovered, watched = _record_and_apply(stores, day)
             report.tier_changes += tiers
             report.churn_changes += churn
             report.recoveries += recovered
-            report.watched += _watch(stores, day)
+            report.watched += watched
             _snapshot(stores, day)
     logger.info("tiers recomputed", extra={"tiers": dataclasses.asdict(report) | {"day": str(day)}})
     return report
