@@ -200,6 +200,8 @@ CRM_DEFAULT_KM_PER_DAY = env.int("CRM_DEFAULT_KM_PER_DAY", default=40)
 CRM_CARE_MERGE_WINDOW_DAYS = env.int("CRM_CARE_MERGE_WINDOW_DAYS", default=7)
 # Rules generated at once on PostgreSQL (one connection each); 1 = one after another.
 CRM_CARE_PARALLEL_RULES = env.int("CRM_CARE_PARALLEL_RULES", default=3)
+# Stores whose tiers are recomputed at once on PostgreSQL (one connection each).
+CRM_TIER_PARALLEL = env.int("CRM_TIER_PARALLEL", default=2)
 # A visit this many days after a touch counts as its conversion.
 CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
 # A booked or confirmed appointment not arrived this long after its slot is a no-show.
