@@ -15,12 +15,10 @@ import datetime
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = "postgres://postgres@127.0.0.1:5432/crm_bench_care"
 DAY = datetime.date(2026, 11, 23)
 
 
@@ -32,16 +30,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def prepare_database(sqlite: bool) -> None:
-    if sqlite:
-        path = Path(tempfile.mkdtemp(prefix="crm-care-bench-")) / "bench.sqlite3"
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-        return
-    import psycopg
+    from bench._database import fresh_database
 
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS crm_bench_care WITH (FORCE)")
-        conn.execute("CREATE DATABASE crm_bench_care")
-    os.environ["DATABASE_URL"] = POSTGRES
+    fresh_database("crm_bench_care", sqlite=sqlite)
 
 
 def fill(n: int) -> None:
