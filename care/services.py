@@ -384,21 +384,3 @@ def care_tasks_generate(
         extra={"care_day": str(day), "care_created": report.created, "care_expired": report.expired},
     )
     return report
-
-
-def care_task_group_close(*, task: CareTask, outcome: str, by, notes: str = "") -> int:
-    """Record one call's outcome on every open call touch of the customer within
-    the merge window of ``task``: one call, one outcome, all its reasons closed."""
-    if outcome not in CareTask.Outcome.values:
-        raise ValueError(f"unknown outcome {outcome!r}")
-    window = datetime.timedelta(days=settings.CRM_CARE_MERGE_WINDOW_DAYS)
-    group = CareTask.objects.filter(
-        customer_id=task.customer_id,
-        status=CareTask.Status.OPEN,
-        channel=task.channel,
-        due_date__gte=task.due_date - window + datetime.timedelta(days=1),
-        due_date__lt=task.due_date + window,
-    )
-    status = CareTask.Status.CANCELLED if outcome == CareTask.Outcome.DECLINED else CareTask.Status.DONE
-    with transaction.atomic():
-        return group.update(status=status, outcome=outcome, closed_at=timezone.now(), notes=notes)

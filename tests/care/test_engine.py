@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from care.generators import registered_kinds
-from care.models import CareKind, CareOptOut, CareTask
-from care.services import care_task_group_close, care_tasks_generate
+from care.models import CareKind, CareOptOut, CareTask, OutcomeCode
+from care.services import care_tasks_generate
+from care.workspace.services import CallOutcome, care_call_log
 from demo.services import seed_demo
 from tests.care.conftest import add_reading, add_visit
 from tests.care.factories import CareRuleFactory
@@ -168,9 +169,11 @@ def test_one_outcome_closes_every_call_in_the_merge_window(customer, advisor):
         )
 
     first, within, message, later = touch(0), touch(6), touch(2, "sms"), touch(7)
-    assert care_task_group_close(task=first, outcome="booked", by=advisor) == 2
+    reached = OutcomeCode.objects.get(code="reached")
+    contact = care_call_log(task=first, outcome=CallOutcome(code=reached), by=advisor)
+    assert sorted(contact.tasks.values_list("pk", flat=True)) == [first.pk, within.pk]
     states = {t.pk: (t.status, t.outcome) for t in CareTask.objects.all()}
-    assert states[first.pk] == states[within.pk] == ("done", "booked")
+    assert states[first.pk] == states[within.pk] == ("done", "reached")
     assert states[message.pk] == states[later.pk] == ("open", "")
 
 
