@@ -150,7 +150,9 @@ def _insert_select(
 
     table = CareTask._meta.db_table
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    body = f"SELECT {', '.join(select)} FROM ({inner_sql}) AS src"
+    # Ordered, so touches get their ids customer by customer on every database
+    # (PostgreSQL would otherwise number them in whatever order its plan yields).
+    body = f"SELECT {', '.join(select)} FROM ({inner_sql}) AS src ORDER BY src.t_customer, src.t_vehicle"
     if connection.vendor == "sqlite":
         sql = f"INSERT OR IGNORE INTO {table} ({cols}) {body}"
     else:
