@@ -13,7 +13,6 @@ Idempotent for a day: a rerun finds nothing changed and records nothing.
 import dataclasses
 import datetime
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -35,6 +34,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from analytics.models import CustomerStats
+from crm.concurrency import map_on_connections
 from crm.models import Dealership
 from crm.sql import DaysBetween
 from customers.models import ChurnEvent, Customer, TierChange, TierPolicy, TierSnapshot
@@ -61,6 +61,12 @@ class RecomputeReport:
 def _midnight(day: datetime.date) -> datetime.datetime:
     """Local midnight starting ``day``, aware."""
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _before(day: datetime.date, **delta) -> datetime.datetime:
+    """Local midnight ending ``day``, moved back by ``delta`` (``months=6``):
+    a visit before it is older than that on ``day``."""
+    return _midnight(day + datetime.timedelta(days=1) - relativedelta(**delta))
 
 
 def _sql_params(params: list) -> list:
@@ -93,9 +99,9 @@ def effective_policies() -> list[tuple[TierPolicy, tuple[int, ...]]]:
 def _fill_stats(policy: TierPolicy, stores: tuple[int, ...], day: datetime.date) -> int:
     """One INSERT … SELECT: every customer of ``stores`` with its visit figures as of ``day``."""
     end = _midnight(day + datetime.timedelta(days=1))
-    start = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.window_months))
-    half = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=6))
-    year = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=12))
+    start = _before(day, months=policy.window_months)
+    half = _before(day, months=6)
+    year = _before(day, months=12)
     q = connection.ops.quote_name
     ro, cu, st = q(RepairOrder._meta.db_table), q(Customer._meta.db_table), q(CustomerStats._meta.db_table)
     marks = ", ".join(["%s"] * len(stores))
@@ -158,7 +164,7 @@ def _tenure(day: datetime.date, years: int) -> Case:
     """Whole years since the first visit, over ``years``, capped at 1."""
     whens = [
         When(
-            first_visit_at__lt=_midnight(day + datetime.timedelta(days=1) - relativedelta(years=n)),
+            first_visit_at__lt=_before(day, years=n),
             then=Value(n / years),
         )
         for n in range(years, 0, -1)
@@ -192,8 +198,8 @@ def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime
     score = Greatest(Value(0.0), Value(100.0) * weighted / Value(float(total_weight)), output_field=FloatField())
 
     # Churn by time since the last visit (or since the customer was recorded, without visits).
-    at_risk_before = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.at_risk_months))
-    lost_before = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.lost_months))
+    at_risk_before = _before(day, months=policy.at_risk_months)
+    lost_before = _before(day, months=policy.lost_months)
     # One pass over the table for the score, the churn state and the last visit's local date.
     stats.update(
         score=Cast(score, DecimalField(max_digits=5, decimal_places=1)),
@@ -226,7 +232,7 @@ def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime
 
     # Tiers, as DOMAIN.md defines them.
     cycle_visits = max(policy.window_months // max(policy.c_visit_cycle_months, 1), 1)
-    new_customer = _midnight(day + datetime.timedelta(days=1) - relativedelta(months=policy.window_months))
+    new_customer = _before(day, months=policy.window_months)
     share = Decimal(policy.a_min_paid_share) / 100
     stats.update(
         tier=Case(
@@ -355,13 +361,6 @@ def _recompute_stores(policy: TierPolicy, stores: tuple[int, ...], day: datetime
     return report
 
 
-def _in_thread(func, *args):
-    try:
-        return func(*args)
-    finally:
-        connection.close()  # each thread's own connection
-
-
 def tiers_recompute(*, day: datetime.date) -> RecomputeReport:
     """Recompute every customer's tier and churn state as of ``day``.
 
@@ -369,13 +368,8 @@ def tiers_recompute(*, day: datetime.date) -> RecomputeReport:
     recomputed ``CRM_TIER_PARALLEL`` at a time on their own connections (the
     statement count grows with the stores, never with the customers)."""
     report = RecomputeReport(day=day)
-    work = [(policy, (store,)) for policy, stores in effective_policies() for store in stores]
-    parallel = settings.CRM_TIER_PARALLEL > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
-    if parallel and len(work) > 1:
-        with ThreadPoolExecutor(max_workers=settings.CRM_TIER_PARALLEL) as pool:
-            parts = list(pool.map(lambda item: _in_thread(_recompute_stores, *item, day), work))
-    else:
-        parts = [_recompute_stores(policy, stores, day) for policy, stores in work]
+    work = [(policy, (store,), day) for policy, stores in effective_policies() for store in stores]
+    parts = map_on_connections(_recompute_stores, work, workers=settings.CRM_TIER_PARALLEL)
     for part in parts:
         for field in ("customers", "tier_changes", "churn_changes", "recoveries", "watched"):
             setattr(report, field, getattr(report, field) + getattr(part, field))

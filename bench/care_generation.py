@@ -12,7 +12,6 @@ next (ordinary) day, and a rerun of that day, which must create nothing.
 
 import argparse
 import datetime
-import os
 import random
 import sys
 import time
@@ -27,12 +26,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--vehicles", type=int, default=100_000)
     parser.add_argument("--sqlite", action="store_true")
     return parser.parse_args()
-
-
-def prepare_database(sqlite: bool) -> None:
-    from bench._database import fresh_database
-
-    fresh_database("crm_bench_care", sqlite=sqlite)
 
 
 def fill(n: int) -> None:
@@ -140,21 +133,17 @@ def fill(n: int) -> None:
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
-    os.environ["CRM_LOG_LEVEL"] = "WARNING"
-    prepare_database(args.sqlite)
+    from bench._database import fresh_database, start_django
 
-    import django
+    fresh_database("crm_bench_care", sqlite=args.sqlite)
 
-    django.setup()
-    from django.core.management import call_command
+    start_django()
     from django.db import connection
 
     from care.models import CareTask
     from care.services import care_tasks_generate
     from service.services import vehicle_service_stats_refresh
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     fill(args.vehicles)
     if connection.vendor == "postgresql":

@@ -16,7 +16,6 @@ received each message exactly once.
 import argparse
 import datetime
 import multiprocessing
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,12 +30,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=None, help="default: CRM_OUTBOX_BATCH_SIZE")
     parser.add_argument("--concurrency", type=int, default=None, help="default: CRM_OUTBOX_CONCURRENCY")
     return parser.parse_args()
-
-
-def prepare_database(sqlite: bool) -> None:
-    from bench._database import fresh_database
-
-    fresh_database("crm_bench_outbox", sqlite=sqlite)
 
 
 def fill(n: int, send_after: datetime.datetime) -> None:
@@ -83,9 +76,9 @@ def serve_gateway(urls, stop, received) -> None:
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
-    os.environ["CRM_LOG_LEVEL"] = "WARNING"
-    prepare_database(args.sqlite)
+    from bench._database import fresh_database, start_django
+
+    fresh_database("crm_bench_outbox", sqlite=args.sqlite)
 
     # Forked before Django opens any connection.
     context = multiprocessing.get_context("fork")
@@ -94,17 +87,13 @@ def main() -> None:
     gateway.start()
     gateway_url = urls.get(timeout=30)
 
-    import django
-
-    django.setup()
+    start_django()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
     from care.messaging.services import outbox_send
     from care.models import Outbox
 
-    call_command("migrate", verbosity=0)
     # Ten in the morning, outside quiet hours, whatever the clock says.
     ten_am = datetime.datetime(2026, 11, 23, 2, tzinfo=datetime.UTC)  # 10:00 in Shanghai
     fill(args.messages, ten_am)

@@ -13,7 +13,6 @@ it depends on the number of stores, not on N.
 
 import argparse
 import datetime
-import os
 import random
 import sys
 import time
@@ -28,12 +27,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--sqlite", action="store_true")
     return parser.parse_args()
-
-
-def prepare_database(sqlite: bool) -> None:
-    from bench._database import fresh_database
-
-    fresh_database("crm_bench_tiers", sqlite=sqlite)
 
 
 def fill(n: int) -> int:
@@ -120,14 +113,11 @@ def fill(n: int) -> int:
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
-    os.environ["CRM_LOG_LEVEL"] = "WARNING"
-    prepare_database(args.sqlite)
+    from bench._database import fresh_database, start_django
 
-    import django
+    fresh_database("crm_bench_tiers", sqlite=args.sqlite)
 
-    django.setup()
-    from django.core.management import call_command
+    start_django()
     from django.db import connection
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
@@ -135,7 +125,6 @@ def main() -> None:
     from analytics.services import tiers_recompute
     from customers.models import Customer
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     orders = fill(args.customers)
     if connection.vendor == "postgresql":

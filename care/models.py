@@ -317,7 +317,6 @@ class Outbox(models.Model):
         CUSTOMER_INACTIVE = "inactive", _("Customer not active")
         TOUCH_CLOSED = "touch_closed", _("Touch closed before sending")
         EXPIRED = "expired", _("Too late to send")
-        PAUSED = "paused", _("Sending paused for the dealership")
 
     dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(

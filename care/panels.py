@@ -2,7 +2,8 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
-from care.models import CareTask, Contact, Outbox
+from care.models import CareTask, Contact
+from care.selectors import customer_messages
 from customers.panels import Panel, register
 
 
@@ -33,7 +34,7 @@ def contacts_context(*, customer, user) -> dict:
 
 def messages_context(*, customer, user) -> dict:
     return {
-        "messages_sent": list(Outbox.objects.filter(customer=customer).order_by("-created_at", "-pk")[:30]),
+        "messages_sent": customer_messages(customer=customer),
         "consent_changes": list(customer.consent_changes.select_related("recorded_by")[:20]),
     }
 

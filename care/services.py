@@ -8,7 +8,6 @@ CareTask, not locks, make reruns and concurrent runs safe.
 import dataclasses
 import datetime
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -20,6 +19,7 @@ from django.utils import timezone
 from care.generators import get_generator
 from care.generators.base import NULL_AMOUNT, NULL_ID, Run
 from care.models import CareKind, CareRule, CareTask, Channel, RecallVehicle
+from crm.concurrency import map_on_connections
 from crm.models import Dealership, User
 from crm.sql import AddDays
 from service.models import Appointment, RepairOrder
@@ -296,41 +296,21 @@ def care_tasks_link_conversions(*, day: datetime.date) -> int:
     return linked
 
 
-def _parallel_allowed() -> bool:
-    """Other connections see this one's rows only outside a transaction, and
-    SQLite has one writer: otherwise work runs one piece after another."""
-    return settings.CRM_CARE_PARALLEL_RULES > 1 and connection.vendor != "sqlite" and not connection.in_atomic_block
-
-
-def _in_thread(func, *args):
-    try:
-        return func(*args)
-    finally:
-        connection.close()  # each thread's own connection
-
-
 def _in_parallel(*funcs) -> list:
-    if not _parallel_allowed():
-        return [func() for func in funcs]
-    with ThreadPoolExecutor(max_workers=len(funcs)) as pool:
-        return list(pool.map(_in_thread, funcs))
+    return map_on_connections(lambda func: func(), [(f,) for f in funcs], workers=len(funcs))
 
 
 def _map_rules(func, rules: list) -> list:
     """Apply ``func`` to each (rule, dealerships), on ``CRM_CARE_PARALLEL_RULES``
-    connections at once where allowed (see ``_parallel_allowed``).
+    connections at once where allowed (see ``crm.concurrency``).
 
     Rules are independent statements and the unique constraints already make
     concurrent inserts safe, so a server with spare cores finishes the morning
-    sooner.
+    sooner. Rules that scan every car go first, so the short ones fill the gaps
+    at the end.
     """
-    if not _parallel_allowed() or len(rules) < 2:
-        return [func(rule, ids) for rule, ids in rules]
-
-    # Rules that scan every car first, so the short ones fill the gaps at the end.
     ordered = sorted(rules, key=lambda item: _SCANS_EVERY_CAR.get(item[0].kind, 9))
-    with ThreadPoolExecutor(max_workers=settings.CRM_CARE_PARALLEL_RULES) as pool:
-        return list(pool.map(lambda item: _in_thread(func, *item), ordered))
+    return map_on_connections(func, ordered, workers=settings.CRM_CARE_PARALLEL_RULES)
 
 
 _SCANS_EVERY_CAR = {

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from care.selectors import customer_messages
+from care.panels import messages_context
 from customers.selectors import customer_get_for_user
 
 
@@ -13,11 +13,5 @@ def customer_messages_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer's messages (suppressed ones with their reason) and consent history, for the customer page."""
     customer = customer_get_for_user(user=request.user, pk=pk)
     return render(
-        request,
-        "care/partials/customer_messages.html",
-        {
-            "customer": customer,
-            "messages_sent": customer_messages(customer=customer),
-            "consent_changes": customer.consent_changes.select_related("recorded_by")[:20],
-        },
+        request, "care/partials/customer_messages.html", messages_context(customer=customer, user=request.user)
     )

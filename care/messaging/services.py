@@ -259,17 +259,13 @@ class SendReport:
             setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
 
-def _paused_dealerships() -> list[int]:
-    return list(MessagingProfile.objects.filter(paused=True).values_list("dealership_id", flat=True))
-
-
 def _claim(*, batch_size: int, now: datetime.datetime) -> list[int]:
     """Move up to ``batch_size`` due messages to ``sending``, for this sender only."""
     with transaction.atomic():
         ids = list(
-            Outbox.objects.select_for_update(skip_locked=True)
+            Outbox.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=Outbox.Status.QUEUED, send_after__lte=now)
-            .exclude(dealership_id__in=_paused_dealerships())
+            .exclude(dealership__messaging_profile__paused=True)
             .order_by("send_after", "-priority", "pk")
             .values_list("pk", flat=True)[:batch_size]
         )

@@ -11,7 +11,7 @@ import pytest
 from care.messaging.base import PermanentError, TemporaryError
 from care.messaging.services import outbox_enqueue, outbox_resend, outbox_send, quiet_hours_release
 from care.models import CareOptOut, CareTask, MessagingProfile, Outbox
-from care.selectors import care_call_groups, care_queue_tasks
+from care.workspace.selectors import QueueFilters, care_queue
 from customers.models import Customer
 from tests.care.factories import CareRuleFactory
 from tests.customers.factories import CustomerFactory
@@ -425,12 +425,12 @@ def test_message_goes_out_the_day_before_and_the_call_appears_on_the_day(dealers
     assert generate(message_day - datetime.timedelta(days=1)) == []
     tasks = generate(message_day)
     assert [(t.channel, t.due_date, t.occasion.endswith("/sms")) for t in tasks] == [("sms", message_day, True)]
-    assert care_call_groups(tasks=list(care_queue_tasks(user=advisor, day=message_day)), day=message_day) == []
+    assert care_queue(user=advisor, day=message_day, filters=QueueFilters()).rows == []
     outbox_send(now=at(message_day, 10))
     assert [m.body for m in scripted.sent] == ["【浦东4S店】王强先生，您的爱车沪B77777车险将于2026-06-30到期。"]
 
     generate(call_day)
-    groups = care_call_groups(tasks=list(care_queue_tasks(user=advisor, day=call_day)), day=call_day)
+    groups = care_queue(user=advisor, day=call_day, filters=QueueFilters()).rows
     assert [(g.customer.pk, [(t.channel, t.due_date) for t in g.tasks]) for g in groups] == [
         (customer.pk, [("call", call_day)])
     ]
