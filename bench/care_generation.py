@@ -140,8 +140,8 @@ def main() -> None:
     start_django()
     from django.db import connection
 
+    from care.engine.services import care_tasks_generate
     from care.models import CareTask
-    from care.services import care_tasks_generate
     from service.services import vehicle_service_stats_refresh
 
     started = time.perf_counter()

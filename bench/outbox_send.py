@@ -65,7 +65,7 @@ def fill(n: int, send_after: datetime.datetime) -> None:
 
 def serve_gateway(urls, stop, received) -> None:
     """The fake gateway in a child process: its URL out, then the OutIds it accepted."""
-    from care.messaging.fake_gateway import FakeAliyunGateway
+    from tests.care.fake_gateway import FakeAliyunGateway
 
     with FakeAliyunGateway(access_key_id="bench-id", secret="bench-secret") as gateway:
         urls.put(gateway.url)

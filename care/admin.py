@@ -4,27 +4,14 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from care.messaging.models import MessagingProfile, Outbox
+from care.messaging.selectors import outbox_daily_counts
 from care.messaging.services import outbox_resend
-from care.models import (
-    CareOptOut,
-    CareRule,
-    CareTask,
-    Contact,
-    Holiday,
-    MessagingProfile,
-    Outbox,
-    OutcomeCode,
-    RecallCampaign,
-    RecallVehicle,
-    TaskReassignment,
-    WeatherAlert,
-    WeatherLocation,
-    WinbackCampaign,
-    WinbackReason,
-    WinbackSurvey,
-)
-from care.selectors import outbox_daily_counts
 from care.templating import PLACEHOLDERS, render
+from care.touches.models import CareOptOut, CareRule, CareTask, RecallCampaign, RecallVehicle
+from care.weather.models import WeatherAlert, WeatherLocation
+from care.winback.models import WinbackCampaign, WinbackReason
+from care.workspace.models import Contact, OutcomeCode, TaskReassignment, WinbackSurvey
 from crm.admin import ScopedAdmin
 from crm.validators import normalize_vin, validate_vin
 
@@ -193,16 +180,6 @@ class GroupWideAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request)
-
-
-@admin.register(Holiday)
-class HolidayAdmin(GroupWideAdmin):
-    """The official calendar is group-wide: admins extend it each year."""
-
-    list_display = ["date", "name", "is_day_off"]
-    list_filter = ["is_day_off", "name"]
-    date_hierarchy = "date"
-    search_fields = ["name"]
 
 
 @admin.register(WeatherLocation)

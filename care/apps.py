@@ -1,5 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _install_default_rules(sender, **kwargs) -> None:
+    from care.touches.services import care_default_rules_install
+
+    care_default_rules_install()
 
 
 class CareConfig(AppConfig):
@@ -7,7 +14,10 @@ class CareConfig(AppConfig):
     verbose_name = _("Care")
 
     def ready(self) -> None:
-        import care.generators.appointment_no_show  # noqa: F401  (connects the appointment_arrived receiver)
+        import care.kinds.appointment_no_show  # noqa: F401  (connects the appointment_arrived receiver)
         from care.panels import register_panels
 
         register_panels()
+        # The kinds' specs hold their default rules: a fresh install, or a new
+        # kind's module, gets them on migrate (dispatch_uid: once per process).
+        post_migrate.connect(_install_default_rules, sender=self, dispatch_uid="care-default-rules")

@@ -60,19 +60,3 @@ def lunar_birthdays_between(
         if start <= when <= end:
             found.add(when)
     return sorted(found)
-
-
-def next_working_day(day: datetime.date) -> datetime.date:
-    """The first working day on or after ``day``, by the holiday table (调休
-    included): weekends are off unless the table makes them working days."""
-    from care.models import Holiday
-
-    horizon = day + datetime.timedelta(days=31)
-    marked = dict(Holiday.objects.filter(date__gte=day, date__lte=horizon).values_list("date", "is_day_off"))
-    current = day
-    while current <= horizon:
-        off = marked.get(current, current.weekday() >= 5)
-        if not off:
-            return current
-        current += datetime.timedelta(days=1)
-    return current

@@ -2,8 +2,9 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
-from care.models import CareTask, Contact
-from care.selectors import customer_messages
+from care.messaging.selectors import customer_messages
+from care.touches.models import CareTask
+from care.workspace.models import Contact
 from customers.panels import Panel, register
 
 

@@ -4,11 +4,10 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from care.generators.appointment_no_show import no_show_touches_close
-from care.messaging.services import outbox_enqueue, outbox_send
-from care.models import CareKind
-from care.services import GenerationReport, care_rules_apply, care_tasks_generate
-from care.weather.services import weather_poll
+from care.engine.services import GenerationReport, care_morning_run, care_rules_apply, weather_poll
+from care.kinds.appointment_no_show import no_show_touches_close
+from care.messaging.services import outbox_send
+from care.registry import CareKind
 from service.services import appointments_link_repair_orders, appointments_mark_no_shows
 
 
@@ -16,9 +15,8 @@ from service.services import appointments_link_repair_orders, appointments_mark_
 def generate_care_tasks_task(day: str | None = None) -> dict:
     """The morning run (beat, 06:00); ``day`` as YYYY-MM-DD, default today."""
     when = datetime.date.fromisoformat(day) if day else timezone.localdate()
-    report = care_tasks_generate(day=when)
-    queued = outbox_enqueue() if when == timezone.localdate() else 0
-    return {"day": str(when), "created": report.created, "expired": report.expired, "queued": queued}
+    report = care_morning_run(day=when)
+    return {"day": str(when), "created": report.created, "expired": report.expired, "queued": report.queued}
 
 
 @shared_task

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from care import views, webhooks
+from care import views
+from care.messaging import webhooks
 from care.workspace import views as workspace
 
 app_name = "care"

@@ -22,9 +22,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from care.messaging.base import MessageBackend, OutgoingMessage, PermanentError, SendResult, TemporaryError, get_backend
-from care.models import MARKETING_KINDS, CareOptOut, CareTask, Channel, MessagingProfile, Outbox
-from care.selectors import care_task_context
+from care.messaging.models import MessagingProfile, Outbox
+from care.registry import marketing_kinds
 from care.templating import render, template_fields
+from care.touches.models import CareOptOut, CareTask, Channel
+from care.touches.selectors import care_task_context
+from care.touches.services import care_tasks_transition
 from crm.validators import MOBILE_RE
 from customers.models import ConsentChange, Customer
 from customers.services import customer_consent_set
@@ -78,7 +81,7 @@ def _send_by(day: datetime.date) -> datetime.datetime:
 
 
 def outbox_purpose(kind: str) -> str:
-    return Outbox.Purpose.MARKETING if kind in MARKETING_KINDS else Outbox.Purpose.SERVICE
+    return Outbox.Purpose.MARKETING if kind in marketing_kinds() else Outbox.Purpose.SERVICE
 
 
 def _template_params(template: str, context: dict) -> list[list[str]]:
@@ -114,7 +117,7 @@ def _reason_at_queueing(task: CareTask, recipient: str, opt_outs: set) -> str:
     customer = task.customer
     if customer.status != Customer.Status.ACTIVE:
         return Outbox.Reason.CUSTOMER_INACTIVE
-    if task.kind in MARKETING_KINDS and not customer.marketing_consent:
+    if task.kind in marketing_kinds() and not customer.marketing_consent:
         return Outbox.Reason.NO_CONSENT
     if _is_opted_out(opt_outs, task.kind, task.channel):
         return Outbox.Reason.OPTED_OUT
@@ -190,7 +193,9 @@ def _close_touches(tasks, now: datetime.datetime) -> None:
         ([Outbox.Status.SUPPRESSED], CareTask.Status.CANCELLED, CareTask.Outcome.SUPPRESSED),
         ([Outbox.Status.FAILED], CareTask.Status.CANCELLED, CareTask.Outcome.SEND_FAILED),
     ):
-        open_tasks.filter(message__status__in=statuses).update(status=status, outcome=outcome, closed_at=now)
+        care_tasks_transition(
+            tasks=open_tasks.filter(message__status__in=statuses), to=status, outcome=outcome, job="outbox", now=now
+        )
 
 
 # --- Checks at sending time -----------------------------------------------------------

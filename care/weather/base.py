@@ -27,6 +27,11 @@ EVENTS = (
 COLOURS = ("blue", "yellow", "orange", "red")
 
 
+def colour_rank(colour: str) -> int:
+    """0 for no colour, 1 blue … 4 red."""
+    return COLOURS.index(colour) + 1 if colour in COLOURS else 0
+
+
 @dataclasses.dataclass(frozen=True)
 class Location:
     """Where customers live: a city, or one district of it."""

@@ -8,10 +8,11 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from care.generators.weather import colour_rank
-from care.models import CareKind, CareTask, WeatherAlert, WeatherLocation
-from care.weather.base import Alert, Location, WeatherError, WeatherProvider, get_provider
+from care.touches.models import CareTask
+from care.touches.services import care_tasks_transition
+from care.weather.base import Alert, Location, WeatherError, WeatherProvider, colour_rank, get_provider
 from care.weather.changes import sudden_changes
+from care.weather.models import WeatherAlert, WeatherLocation
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,10 @@ class PollReport:
     cancelled: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
     touches: int = 0
+
+
+# The kind whose touches an alert makes (care.kinds.weather); weather sits below the kinds.
+WEATHER_KIND = "weather"
 
 
 def _location(place: WeatherLocation) -> Location:
@@ -42,9 +47,16 @@ def _cancel(place: WeatherLocation, alert: Alert, now: datetime.datetime) -> int
         WeatherAlert.objects.filter(location=place, alert_id__in=alert.supersedes).values_list("pk", flat=True)
     )
     WeatherAlert.objects.filter(pk__in=cancelled).update(status=WeatherAlert.Status.CANCELLED)
-    CareTask.objects.filter(
-        kind=CareKind.WEATHER, status=CareTask.Status.OPEN, occasion__in=[f"weather:{pk}" for pk in cancelled]
-    ).update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.INAPPLICABLE, closed_at=now)
+    care_tasks_transition(
+        tasks=CareTask.objects.filter(
+            kind=WEATHER_KIND, status=CareTask.Status.OPEN, occasion__in=[f"weather:{pk}" for pk in cancelled]
+        ),
+        to=CareTask.Status.CANCELLED,
+        outcome=CareTask.Outcome.INAPPLICABLE,
+        job="weather_cancelled",
+        reason=alert.headline[:200] if alert.headline else "",
+        now=now,
+    )
     return len(cancelled)
 
 
@@ -90,12 +102,10 @@ def _store(place: WeatherLocation, alerts: list[Alert], provider: str, now: date
         report.new_alerts += created
 
 
-def weather_poll(*, now: datetime.datetime | None = None, provider: WeatherProvider | None = None) -> PollReport:
-    """Poll every enabled location, then generate the weather touches and queue
-    their messages. A second poll of the same alerts creates nothing."""
-    from care.messaging.services import outbox_enqueue
-    from care.services import GenerationReport, care_rules_apply
-
+def weather_alerts_poll(*, now: datetime.datetime | None = None, provider: WeatherProvider | None = None) -> PollReport:
+    """Poll every enabled location and record what is new; a second poll of the
+    same alerts records nothing. ``care.engine.services.weather_poll`` then
+    turns them into touches."""
     now = now or timezone.now()
     provider = provider or get_provider()
     report = PollReport()
@@ -124,8 +134,4 @@ def weather_poll(*, now: datetime.datetime | None = None, provider: WeatherProvi
                     )
                 )
         _store(place, alerts, provider.name, now, report)
-    generation = GenerationReport(day=timezone.localdate(now))
-    care_rules_apply(day=generation.day, kinds=[CareKind.WEATHER], report=generation)
-    report.touches = generation.total_created
-    outbox_enqueue(now=now)
     return report

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from care.models import CareKind, Contact, OutcomeCode, WinbackReason
+from care.registry import CareKind
+from care.winback.models import WinbackReason
+from care.workspace.models import Contact, OutcomeCode
 from care.workspace.selectors import QueueFilters
 from customers.models import Customer
 from vehicles.models import Vehicle

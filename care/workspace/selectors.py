@@ -10,8 +10,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from care.models import CareKind, CareTask, Channel, Contact, OutcomeCode
-from care.selectors import care_task_render
+from care.registry import CareKind
+from care.touches.models import CareTask, Channel
+from care.touches.selectors import care_task_render
+from care.workspace.models import Contact, OutcomeCode
 from crm.models import User
 from crm.tenancy import scope_for_user
 from customers.models import Customer

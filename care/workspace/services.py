@@ -12,20 +12,16 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from care.calendar import next_working_day
-from care.models import CareKind, CareTask, Channel, Contact, OutcomeCode, TaskReassignment
+from care.registry import spec_for
+from care.touches.models import CareTask, Channel
+from care.touches.services import care_tasks_transition
+from care.workspace.models import Contact, OutcomeCode, TaskReassignment
+from crm.calendar import next_working_day
 from crm.models import User
 from customers.models import Customer
 from service.models import Appointment, RepairOrder
 from vehicles.models import Vehicle
 
-# What an appointment booked from a touch is for.
-_APPOINTMENT_KIND = {
-    CareKind.RECALL: RepairOrder.Kind.WARRANTY,
-    CareKind.WARRANTY_EXPIRY: RepairOrder.Kind.WARRANTY,
-    CareKind.DECLINED_SERVICE: RepairOrder.Kind.REPAIR,
-    CareKind.POST_REPAIR_DAY3: RepairOrder.Kind.REPAIR,
-}
 # Details an outcome may ask for, with the labels the form shows.
 DETAIL_FIELDS = ("reason", "where", "why", "insurer")
 
@@ -75,6 +71,12 @@ def _validate(outcome: CallOutcome, now: datetime.datetime) -> None:
         raise ValidationError(errors)
 
 
+def _appointment_kind(kind: str) -> str:
+    """What an appointment booked from a touch is for (the kind's spec says)."""
+    spec = spec_for(kind)
+    return spec.appointment_kind if spec else RepairOrder.Kind.MAINTENANCE
+
+
 def _book(tasks: list[CareTask], outcome: CallOutcome, by: User) -> Appointment:
     first = tasks[0]
     car = next((t.vehicle_id for t in tasks if t.vehicle_id), None)
@@ -85,23 +87,30 @@ def _book(tasks: list[CareTask], outcome: CallOutcome, by: User) -> Appointment:
         vehicle_id=car,
         advisor=advisor,
         scheduled_at=outcome.appointment_at,
-        kind=_APPOINTMENT_KIND.get(first.kind, RepairOrder.Kind.MAINTENANCE),
+        kind=_appointment_kind(first.kind),
         notes=outcome.notes,
     )
 
 
-def _apply(tasks: QuerySet[CareTask], code: OutcomeCode, today: datetime.date, now, follow_up_on) -> None:
+def _apply(tasks: QuerySet[CareTask], code: OutcomeCode, today: datetime.date, now, follow_up_on, by: User) -> None:
     """Close or reschedule the touches as the outcome code says."""
     action = code.action
     if action in (OutcomeCode.Action.CLOSE, OutcomeCode.Action.BOOK):
         declined = code.task_outcome == CareTask.Outcome.DECLINED
         status = CareTask.Status.DONE if code.reached and not declined else CareTask.Status.CANCELLED
-        tasks.update(status=status, outcome=code.task_outcome, closed_at=now)
+        care_tasks_transition(
+            tasks=tasks, to=status, outcome=code.task_outcome, by=by, reason=code.label, now=now, strict=True
+        )
         return
     if action == OutcomeCode.Action.RETRY:
         tasks.update(attempts=F("attempts") + 1)
-        tasks.filter(attempts__gte=code.max_attempts).update(
-            status=CareTask.Status.CANCELLED, outcome=code.task_outcome, closed_at=now
+        care_tasks_transition(
+            tasks=tasks.filter(attempts__gte=code.max_attempts),
+            to=CareTask.Status.CANCELLED,
+            outcome=code.task_outcome,
+            by=by,
+            reason=code.label,
+            now=now,
         )
         follow_up_on = next_working_day(today + datetime.timedelta(days=1))
     elif action == OutcomeCode.Action.REQUEUE:
@@ -151,7 +160,7 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         tasks = CareTask.objects.filter(pk__in=[t.pk for t in group])
         if outcome.notes:
             tasks.update(notes=outcome.notes)
-        _apply(tasks, code, today, now, outcome.follow_up_on)
+        _apply(tasks, code, today, now, outcome.follow_up_on, by)
         if code.flags_phone:
             Customer.objects.filter(pk=task.customer_id).update(phone_wrong=True)
         if code.customer_status:

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget
 
-from care.models import CareKind, CareTask
-from care.selectors import weather_alerts_in_force
-from care.winback import winback_survey_record, winback_survey_wanted
+from care.registry import CareKind
+from care.touches.models import CareTask
+from care.weather.selectors import weather_alerts_in_force
 from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm, WinbackSurveyForm
 from care.workspace.selectors import call_panel, care_queue, store_advisors
 from care.workspace.services import CallOutcome, care_call_group, care_call_log, care_contact_log, care_tasks_reassign
+from care.workspace.surveys import winback_survey_record, winback_survey_wanted
 from crm.tenancy import get_for_user_or_404, scope_for_user
 from customers.selectors import customer_get_for_user
 

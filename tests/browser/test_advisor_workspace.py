@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from care.models import CareTask, Contact, Holiday, TaskReassignment
+from care.models import CareTask, Contact, TaskReassignment
+from crm.models import Holiday
 from service.models import Appointment
 from tests.browser.conftest import login
 from tests.care.factories import CareRuleFactory

@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from care.engine.services import care_tasks_generate
 from care.models import CareTask
-from care.services import care_tasks_generate
 from service.models import RepairOrder
 from tests.care.backends import ScriptedBackend
 from vehicles.models import MileageReading

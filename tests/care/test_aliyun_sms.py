@@ -28,7 +28,7 @@ from care.messaging.aliyun import (
     sign,
 )
 from care.messaging.base import OutgoingMessage, PermanentError, SendResult, TemporaryError
-from care.messaging.fake_gateway import FakeAliyunGateway
+from tests.care.fake_gateway import FakeAliyunGateway
 
 RECORDED = pathlib.Path(__file__).parent / "recorded"
 SH = ZoneInfo("Asia/Shanghai")

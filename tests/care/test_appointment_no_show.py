@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from care.engine.services import care_tasks_generate
 from care.models import CareOptOut, CareTask
-from care.services import care_tasks_generate
 from care.tasks import mark_no_shows_task
 from customers.models import Customer
 from service.models import Appointment, RepairOrder

@@ -39,7 +39,7 @@ def test_solar_to_lunar_reports_leap_months():
 
 
 def test_next_working_day_follows_the_official_calendar(db):
-    from care.calendar import next_working_day
+    from crm.calendar import next_working_day
 
     # National Day 2026: 1–7 October off; Saturday 2026-10-10 is an adjusted
     # working day (State Council notice for 2026).

@@ -7,9 +7,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from care.generators import registered_kinds
-from care.models import CareKind, CareOptOut, CareTask, OutcomeCode
-from care.services import care_tasks_generate
+from care.engine.services import care_tasks_generate
+from care.registry import specs
+from care.models import CareOptOut, CareTask, OutcomeCode
+from care.registry import CareKind
 from care.workspace.services import CallOutcome, care_call_log
 from demo.services import seed_demo
 from tests.care.conftest import add_reading, add_visit
@@ -39,7 +40,7 @@ def due_car(customer, *, days_from_day: int = 3):
 def test_default_rules_cover_every_kind_and_their_words_are_valid(default_rules):
     kinds = {rule.kind for rule in default_rules}
     assert kinds == set(CareKind.values)
-    assert kinds <= set(registered_kinds())
+    assert kinds <= {spec.kind for spec in specs() if spec.generate}
     for rule in default_rules:
         rule.full_clean()
 
@@ -241,9 +242,9 @@ def test_command_runs_any_day_and_refuses_a_bad_date(customer, capsys):
 def test_the_run_logs_its_figures(customer, caplog):
     CareRuleFactory(kind="maintenance", lead_days=7)
     due_car(customer)
-    with caplog.at_level("INFO", logger="care.services"):
+    with caplog.at_level("INFO", logger="care.engine.services"):
         care_tasks_generate(day=DAY)
-    [record] = [r for r in caplog.records if r.name == "care.services"]
+    [record] = [r for r in caplog.records if r.name == "care.engine.services"]
     assert record.care_created == {"maintenance": 1}
 
 

@@ -8,8 +8,8 @@ and the weekday of 1 January, never by the code under test:
 
 import datetime
 
+from care.engine.services import care_tasks_generate
 from care.models import CareTask
-from care.services import care_tasks_generate
 from tests.care.factories import CareRuleFactory
 from tests.customers.factories import CustomerFactory
 

@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from care.messaging.fake_gateway import FakeAliyunGateway
 from care.messaging.services import outbox_send
 from care.models import Outbox
 from care.tasks import send_outbox_task
+from tests.care.fake_gateway import FakeAliyunGateway
 from tests.celery_worker import start_worker, stop_worker, wait_until
 from tests.customers.factories import CustomerFactory
 

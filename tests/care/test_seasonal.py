@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from care.generators.seasonal import clean_params
+from care.kinds.seasonal import clean_params
 from care.models import CareOptOut, CareTask
 from tests.care.factories import CareRuleFactory
 from tests.customers.factories import CustomerFactory

@@ -11,11 +11,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from care.engine.services import weather_poll
 from care.messaging.services import outbox_send
 from care.models import CareTask, Outbox, WeatherAlert, WeatherLocation
 from care.weather.base import WeatherError, WeatherProvider
 from care.weather.fixture import FixtureProvider
-from care.weather.services import weather_poll
 from tests.care.factories import CareRuleFactory
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory

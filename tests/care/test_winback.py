@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from care.generators.winback import clean_campaign_segment, clean_params
+from care.kinds.winback import clean_campaign_segment, clean_params
 from care.models import CareOptOut, CareTask, Contact, OutcomeCode, WinbackCampaign, WinbackSurvey
-from care.winback import winback_survey_record
+from care.workspace.surveys import winback_survey_record
 from customers.models import TierPolicy
 from service.models import Appointment
 from tests.care.factories import CareRuleFactory

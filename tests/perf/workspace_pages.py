@@ -103,7 +103,7 @@ def prepare(args: argparse.Namespace, *, seed: bool) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from care.services import care_tasks_generate
+    from care.engine.services import care_tasks_generate
     from demo.services import seed_demo
 
     started = time.perf_counter()

@@ -3,11 +3,14 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from care.services import care_tasks_generate
+from care.engine.services import care_morning_run
 
 
 class Command(BaseCommand):
-    help = "Generate the care touches due on a day (default today); safe to run again."
+    help = (
+        "The morning run for a day (default today): the touches due, and for today their messages queued, "
+        "as the 06:00 job does; safe to run again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD (default: today in the local time zone)")
@@ -23,10 +26,10 @@ class Command(BaseCommand):
             day = datetime.date.fromisoformat(date) if date else timezone.localdate()
         except ValueError as exc:
             raise CommandError(f"--date must be YYYY-MM-DD, not {date!r}") from exc
-        report = care_tasks_generate(day=day, kinds=kinds, full_refresh=full_refresh)
+        report = care_morning_run(day=day, kinds=kinds, full_refresh=full_refresh)
         for kind, count in sorted(report.created.items()):
             self.stdout.write(f"  {kind:<22} {count:>7}")
         self.stdout.write(
             f"{day}: created {report.total_created}, fulfilled {report.fulfilled}, expired {report.expired}, "
-            f"superseded {report.superseded}, linked to visits {report.converted}"
+            f"superseded {report.superseded}, linked to visits {report.converted}, messages queued {report.queued}"
         )

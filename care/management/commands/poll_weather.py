@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from care.weather.services import weather_poll
+from care.engine.services import weather_poll
 
 
 class Command(BaseCommand):

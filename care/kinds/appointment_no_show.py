@@ -17,16 +17,16 @@ from django.db.models import F, Q
 from django.db.models.functions import TruncDate
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.generators.post_repair import visit_advisor
-from care.models import CareKind, CareTask
+from care.kinds.base import Run, occasion
+from care.kinds.post_repair import visit_advisor
+from care.registry import KindSpec, register
+from care.touches.models import CareTask
 from service.models import Appointment
 from service.signals import appointment_arrived
 
 
-@register(CareKind.APPOINTMENT_NO_SHOW)
 def generate(run: Run):
     # Only slots recent enough to be inside today's window (event ≥ day −
     # expiry): a range on scheduled_at the index answers, a day early for the
@@ -61,7 +61,7 @@ def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] 
     """Open no-show touches whose appointment has arrived after all are done, as
     fulfilled. One UPDATE; ``appointment_ids`` narrows it to those appointments."""
     touches = CareTask.objects.filter(
-        kind=CareKind.APPOINTMENT_NO_SHOW,
+        kind="appointment_no_show",
         status=CareTask.Status.OPEN,
         appointment__status=Appointment.Status.ARRIVED,
     )
@@ -73,3 +73,27 @@ def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] 
 @receiver(appointment_arrived, dispatch_uid="care.no_show_touches_close")
 def _close_on_arrival(sender, *, appointment_ids: list[int], now: datetime.datetime, **kwargs) -> None:
     no_show_touches_close(now=now, appointment_ids=appointment_ids)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "爽约回访",
+        "lead_days": 0,
+        "expiry_days": 7,
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您预约的到店时间已过，是临时有事吗？我帮您重新约个方便的时间好吗？"
+        ),
+        "priority": 85,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="appointment_no_show",
+        label=gettext_lazy("Missed appointment"),
+        generate=generate,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

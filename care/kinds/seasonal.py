@@ -31,10 +31,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, CharField, DateField, Value
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run
-from care.models import CareKind
+from care.kinds.base import Run
+from care.registry import KindSpec, Param, register
 from vehicles.models import Vehicle, VehicleModel
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,6 @@ def _date_value(day: datetime.date | None):
     return Cast(Value(day), DateField())
 
 
-@register(CareKind.SEASONAL)
 def generate(run: Run):
     cars = run.vehicles()
     try:
@@ -155,3 +154,54 @@ def generate(run: Run):
         t_occasion=Value(f"seasonal:{run.rule.pk}:{campaign.start.isoformat()}", output_field=CharField()),
         t_subject=Value(campaign.item, output_field=CharField()),
     )
+
+
+DEFAULT_RULES = (
+    {
+        "name": "冬季关怀检测",
+        "enabled": False,
+        "lead_days": 0,
+        "expiry_days": 30,
+        "message_day_before": True,
+        "message_template": (
+            "【{dealership}】{name}{title}，{item}活动进行中，防冻液、电瓶、轮胎免费检测，欢迎预约{booking_phone}。"
+        ),
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。我们正在做{item}活动，免费检测防冻液、电瓶和轮胎，您看哪天方便过来？"
+        ),
+        "priority": 45,
+        "params": {
+            "start": "2026-12-01",
+            "end": "2027-01-15",
+            "item": "冬季关怀免费检测",
+            "segment": {},
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="seasonal",
+        label=gettext_lazy("Seasonal campaign"),
+        generate=generate,
+        marketing=True,
+        clean_params=clean_params,
+        params=(
+            Param("start", gettext_lazy("Campaign starts"), type="date", required=True),
+            Param("end", gettext_lazy("Campaign ends"), type="date", required=True),
+            Param("item", gettext_lazy("What is offered"), type="str", required=True),
+            Param(
+                "segment",
+                gettext_lazy("Segment"),
+                type="json",
+                default={},
+                help_text=gettext_lazy(
+                    'Optional keys: "models", "brands", "min_age_years", "max_age_years", "usages".'
+                ),
+            ),
+        ),
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

@@ -31,13 +31,14 @@ past its month's end). The due date is then the first scheduled month ≥ ``m``.
 
 import datetime
 
-from django.db.models import Case, DateField, F, IntegerField, Value, When
+from django.db.models import Case, DateField, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.models import CareKind
+from care.kinds.base import Run, occasion
+from care.registry import KindSpec, register
+from care.touches.models import CareTask
 from crm.sql import AddMonths
 from vehicles.models import Vehicle
 
@@ -77,7 +78,6 @@ def _next_scheduled(months):
     )
 
 
-@register(CareKind.INSPECTION)
 def generate(run: Run):
     reference = run.day - datetime.timedelta(days=run.rule.expiry_days)
     # EXTRACT is numeric on PostgreSQL: cast, so the rounding in the schedule
@@ -100,3 +100,39 @@ def generate(run: Run):
         )
         .annotate(t_occasion=occasion("inspection", "t_event"))
     )
+
+
+def inspected(open_touches: QuerySet[CareTask], day: datetime.date) -> QuerySet[CareTask]:
+    """The inspection was recorded: the next one is due after the date the touch was about."""
+    return open_touches.filter(vehicle__inspection_due_date__gt=F("event_date"))
+
+
+DEFAULT_RULES = (
+    {
+        "name": "年检提醒",
+        "lead_days": 30,
+        "expiry_days": 0,
+        "message_day_before": True,
+        "message_template": (
+            "【{dealership}】{name}{title}，您的爱车{plate}应于{due_date}前完成年检，银卡及以上会员可免费代办。"
+        ),
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您的爱车{plate}年检截止日期是{due_date}。请带好行驶证、"
+            "交强险保单和身份证，我们可以为您代办，需要预约吗？"
+        ),
+        "priority": 55,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="inspection",
+        label=gettext_lazy("Annual inspection"),
+        generate=generate,
+        fulfilled=inspected,
+        scans_every_car=0,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

@@ -50,12 +50,12 @@ from collections.abc import Callable
 
 from django.db.models import Case, CharField, Q, Value, When
 from django.db.models.functions import Concat
+from django.utils.translation import gettext_lazy
 from lunar_python import Solar
 
 from care.calendar import lunar_to_solar
-from care.generators import register
-from care.generators.base import Run, Touch, touches_querysets, window
-from care.models import CareKind
+from care.kinds.base import Run, Touch, touches_querysets, window
+from care.registry import KindSpec, Param, register
 from customers.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,6 @@ def selected_festivals(params: dict) -> list[Festival]:
     return [f for code, f in FESTIVALS.items() if code in codes]
 
 
-@register(CareKind.HOLIDAY)
 def generate(run: Run):
     start, end = window(run)
     festivals = selected_festivals(run.params)
@@ -180,3 +179,41 @@ def generate(run: Run):
         output_field=CharField(),
     )
     return [qs.annotate(t_subject=Concat("t_subject", richer, output_field=CharField())) for qs in querysets]
+
+
+FESTIVAL_CHOICES = tuple((code, festival.name) for code, festival in FESTIVALS.items())
+
+
+DEFAULT_RULES = (
+    {
+        "name": "节日问候",
+        "channel": "sms",
+        "lead_days": 0,
+        "expiry_days": 0,
+        "message_template": (
+            "【{dealership}】{name}{title}，{item}快乐！出行前别忘了检查轮胎和灯光，24小时救援电话{rescue_phone}。"
+        ),
+        "priority": 30,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="holiday",
+        label=gettext_lazy("Holiday greeting"),
+        generate=generate,
+        marketing=True,
+        params=(
+            Param(
+                "festivals",
+                gettext_lazy("Festivals"),
+                type="multichoice",
+                choices=FESTIVAL_CHOICES,
+                help_text=gettext_lazy("None ticked: every festival."),
+            ),
+            Param("tier_a_subject_suffix", gettext_lazy("Extra for tier A"), type="str", default=DEFAULT_TIER_A_SUFFIX),
+        ),
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

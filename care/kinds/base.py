@@ -1,5 +1,6 @@
 """What every generator starts from: the eligible cars or customers of a rule,
-with the columns the engine inserts (see care.generators)."""
+with the columns the engine inserts (see care.kinds), and what the kinds
+share to say a touch was fulfilled."""
 
 import dataclasses
 import datetime
@@ -23,12 +24,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncDate
 from django.db.models.lookups import GreaterThan, LessThan
 
-from care.models import CareOptOut, CareRule
+from care.touches.models import CareOptOut, CareRule, CareTask
 from crm.sql import AddDays
 from customers.models import Customer
+from service.models import RepairOrder
 from vehicles.models import Vehicle
 
 
@@ -203,3 +205,18 @@ def km_reached_on(km):
         output_field=FloatField(),
     )
     return AddDays(Coalesce("current_mileage_date", "purchase_date"), bounded)
+
+
+def visits_since_touch_made() -> QuerySet[RepairOrder]:
+    """Repair orders opened, in local dates, on or after the touch's generation day."""
+    return RepairOrder.objects.annotate(visit_day=TruncDate("opened_at")).filter(visit_day__gte=OuterRef("created_on"))
+
+
+def visited_with(*ro_kinds: str):
+    """A ``fulfilled`` for kinds a visit answers: the car came in for one of ``ro_kinds``."""
+
+    def fulfilled(open_touches: QuerySet[CareTask], day: datetime.date) -> QuerySet[CareTask]:
+        visit = visits_since_touch_made().filter(vehicle=OuterRef("vehicle"), kind__in=ro_kinds)
+        return open_touches.filter(Exists(visit))
+
+    return fulfilled

@@ -13,10 +13,10 @@ an older one has expired unworked (the engine drops it too).
 import datetime
 
 from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.models import CareKind
+from care.kinds.base import Run, occasion
+from care.registry import KindSpec, register
 from customers.models import Customer
 
 # What the advisor reads as the reason for the call; an unknown reason is shown as it is.
@@ -27,7 +27,6 @@ SUBJECTS = {
 }
 
 
-@register(CareKind.EARLY_WARNING)
 def generate(run: Run) -> QuerySet[Customer]:
     since = run.day - datetime.timedelta(days=run.rule.expiry_days)
     subject = Case(
@@ -45,3 +44,28 @@ def generate(run: Run) -> QuerySet[Customer]:
             t_subject=subject,
         )
     )
+
+
+DEFAULT_RULES = (
+    {
+        "name": "预警关怀回访",
+        "lead_days": 0,
+        "expiry_days": 7,
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。想回访一下您最近用车和在本店的服务体验，有没有哪里让您不满意、需要我们改进的？"
+            "有什么需要随时找我，我的电话是{advisor_phone}。"
+        ),
+        "priority": 75,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="early_warning",
+        label=gettext_lazy("Early warning call"),
+        generate=generate,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

@@ -15,13 +15,13 @@ moves with every reading, the end date only when the warranty is extended
 
 from django.db.models import CharField, DateField, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Least
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, km_reached_on, occasion
-from care.models import CareKind
+from care.kinds.base import Run, km_reached_on, occasion, visited_with
+from care.registry import KindSpec, register
+from service.models import RepairOrder
 
 
-@register(CareKind.WARRANTY_EXPIRY)
 def generate(run: Run):
     return (
         run.vehicles()
@@ -42,3 +42,37 @@ def generate(run: Run):
             ),
         )
     )
+
+
+DEFAULT_RULES = (
+    {
+        "name": "超保提醒",
+        "lead_days": 30,
+        "expiry_days": 7,
+        "message_day_before": True,
+        "message_template": (
+            "【{dealership}】{name}{title}，您的爱车{plate}"
+            "的整车质保将于{due_date}到期，建议到期前到店免费检测，"
+            "发现问题可在保修期内处理。"
+        ),
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您的{model}质保将于{due_date}到期。建议您在到期前来店做一次免费检测，"
+            "如有质保范围内的问题可以免费处理。请问哪天方便？"
+        ),
+        "priority": 65,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="warranty_expiry",
+        label=gettext_lazy("Warranty expiry"),
+        generate=generate,
+        fulfilled=visited_with(RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR, RepairOrder.Kind.WARRANTY),
+        appointment_kind=RepairOrder.Kind.WARRANTY,
+        scans_every_car=4,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

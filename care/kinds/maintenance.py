@@ -8,14 +8,14 @@ where the history is thin), counted from the latest reading.
 
 from django.db.models import Case, CharField, DateField, F, IntegerField, Value, When
 from django.db.models.functions import Cast, Coalesce, Least
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, km_reached_on, occasion
-from care.models import CareKind
+from care.kinds.base import Run, km_reached_on, occasion, visited_with
+from care.registry import KindSpec, register
 from crm.sql import AddMonths
+from service.models import RepairOrder
 
 
-@register(CareKind.MAINTENANCE)
 def generate(run: Run):
     months = Case(
         When(last_maintenance_date__isnull=True, then=F("model__first_maintenance_months")),
@@ -41,3 +41,35 @@ def generate(run: Run):
             t_occasion=occasion("maintenance", Coalesce(Cast("last_maintenance_date", CharField()), Value("first"))),
         )
     )
+
+
+DEFAULT_RULES = (
+    {
+        "name": "定期保养提醒",
+        "expiry_days": 30,
+        "message_day_before": True,
+        "message_template": (
+            "【{dealership}】{name}{title}，您的爱车{plate}"
+            "预计{due_date}前后需要保养，欢迎致电{booking_phone}预约，"
+            "顾问{advisor}为您服务。"
+        ),
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您的{model}（{plate}）按时间和里程预计{due_date}前后需要保养，"
+            "目前里程约{mileage}公里。请问您这周哪天方便？我帮您预约工位。"
+        ),
+        "priority": 70,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="maintenance",
+        label=gettext_lazy("Maintenance due"),
+        generate=generate,
+        fulfilled=visited_with(RepairOrder.Kind.MAINTENANCE),
+        scans_every_car=1,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

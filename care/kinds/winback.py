@@ -43,27 +43,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, CharField, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.models import CareKind, WinbackCampaign
+from care.kinds.base import Run, occasion
+from care.registry import KindSpec, Param, register
+from care.winback.models import WinbackCampaign
+from care.winback.segments import CAR_KEYS, LAPSED_STATES, clean_campaign_segment
 from customers.models import Customer, TierPolicy
 from vehicles.models import Vehicle
 
 logger = logging.getLogger(__name__)
 
-LAPSED_STATES = [Customer.ChurnState.AT_RISK.value, Customer.ChurnState.LOST.value]
 CONFIRM_BY_CALL = "（里程未到，电话确认）"
-
-_LIST_KEYS = {
-    "models": None,  # names of vehicle models, free text
-    "brands": None,
-    "cities": None,
-    "churn_states": LAPSED_STATES,
-}
-_AGE_KEYS = ("min_age_years", "max_age_years")
-_CAR_KEYS = ("models", "brands", *_AGE_KEYS)
-SEGMENT_KEYS = frozenset(_LIST_KEYS) | frozenset(_AGE_KEYS) | {"tiers"}
 
 
 def clean_params(params) -> list[str]:
@@ -79,39 +70,6 @@ def clean_params(params) -> list[str]:
     if errors:
         raise ValidationError(errors)
     return [state for state in LAPSED_STATES if state in states]
-
-
-def clean_campaign_segment(segment) -> dict:
-    """The segment of a win-back campaign, or ValidationError listing every mistake."""
-    if segment is None:
-        return {}
-    if not isinstance(segment, dict):
-        raise ValidationError(_('The segment is an object such as {"tiers": "CD"}.'))
-    errors: list[str] = []
-    for key in sorted(set(segment) - SEGMENT_KEYS):
-        errors.append(_("%(key)s: unknown; use %(known)s.") % {"key": key, "known": ", ".join(sorted(SEGMENT_KEYS))})
-    for key, choices in _LIST_KEYS.items():
-        if key not in segment:
-            continue
-        values = segment[key]
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
-            errors.append(_("%(key)s: a non-empty list of names.") % {"key": key})
-        elif choices is not None and not set(values) <= set(choices):
-            errors.append(_("%(key)s: use %(known)s.") % {"key": key, "known": ", ".join(choices)})
-    if "tiers" in segment:
-        tiers = segment["tiers"]
-        if not isinstance(tiers, str) or not tiers or not set(tiers) <= set(Customer.ValueTier.values):
-            errors.append(_("tiers: letters of the value tiers, such as CD."))
-    for key in _AGE_KEYS:
-        value = segment.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            errors.append(_("%(key)s: a whole number of years ≥ 0.") % {"key": key})
-    low, high = segment.get("min_age_years"), segment.get("max_age_years")
-    if isinstance(low, int) and isinstance(high, int) and low > high:
-        errors.append(_("min_age_years is above max_age_years."))
-    if errors:
-        raise ValidationError(errors)
-    return segment
 
 
 def _date_value(day: datetime.date):
@@ -168,7 +126,7 @@ def _campaign_customers(run: Run, campaign: WinbackCampaign, segment: dict) -> Q
         customers = customers.filter(value_tier__in=list(segment["tiers"]))
     if "cities" in segment:
         customers = customers.filter(city__in=segment["cities"])
-    if not any(key in segment for key in _CAR_KEYS):
+    if not any(key in segment for key in CAR_KEYS):
         return customers
     cars = Vehicle.objects.filter(customer=OuterRef("pk"), status=Vehicle.Status.ACTIVE)
     if "models" in segment:
@@ -207,7 +165,6 @@ def _campaigns(run: Run) -> list[QuerySet[Customer]]:
     return result
 
 
-@register(CareKind.WINBACK)
 def generate(run: Run) -> list[QuerySet[Customer]]:
     try:
         states = clean_params(run.params)
@@ -215,3 +172,47 @@ def generate(run: Run) -> list[QuerySet[Customer]]:
         logger.warning("care rule %s: invalid win-back parameters, nothing generated: %s", run.rule.pk, exc.messages)
         return []
     return ([_lapses(run, states)] if states else []) + _campaigns(run)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "流失客户回访",
+        "lead_days": 0,
+        "expiry_days": 21,
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您有一段时间没回店了，想了解一下您和爱车的近况，"
+            "耽误您两分钟做个简短回访：\n① 请问是什么原因没有回店保养维修？"
+            "（价格／维修质量（一次修复）"
+            "／服务态度／承诺未兑现／距离或时间／保险公司或交警指定维修／搬家／车已卖／其他）"
+            "\n② 这段时间爱车在别处保养或维修过吗？\n③ 做了哪些项目？\n④ 在哪里做的？"
+            "\n⑤ 为什么选择在那里？\n感谢您的意见，我们会认真改进。"
+            "如有本店回厂优惠（见本次回访原因），请向客户介绍，并邀请预约到店。"
+        ),
+        "priority": 60,
+        "params": {
+            "states": ["at_risk", "lost"],
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="winback",
+        label=gettext_lazy("Win-back call"),
+        generate=generate,
+        marketing=True,
+        clean_params=clean_params,
+        params=(
+            Param(
+                "states",
+                gettext_lazy("Churn states"),
+                type="multichoice",
+                default=LAPSED_STATES,
+                choices=tuple(Customer.ChurnState.choices),
+            ),
+        ),
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

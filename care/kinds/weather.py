@@ -17,18 +17,14 @@ import datetime
 
 from django.db.models import CharField, DateField, F, Q, Value
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run
-from care.models import CareKind, WeatherAlert
-from care.weather.base import COLOURS
+from care.kinds.base import Run
+from care.registry import KindSpec, Param, register
+from care.weather.base import COLOURS, EVENTS, colour_rank
+from care.weather.models import WeatherAlert
 
 DEFAULT_EVENTS = ["rainstorm", "typhoon", "cold_wave", "heat", "snow", "fog"]
-
-
-def colour_rank(colour: str) -> int:
-    """0 for no colour, 1 blue … 4 red."""
-    return COLOURS.index(colour) + 1 if colour in COLOURS else 0
 
 
 def alerts_to_act_on(run: Run):
@@ -56,7 +52,6 @@ def tip_for(run: Run, alert: WeatherAlert) -> str:
     return f"{alert.headline}。{tip}"[:200] if tip else alert.headline[:200]
 
 
-@register(CareKind.WEATHER)
 def generate(run: Run):
     touches = []
     for alert in alerts_to_act_on(run):
@@ -71,3 +66,48 @@ def generate(run: Run):
             )
         )
     return touches
+
+
+EVENT_CHOICES = tuple((event, event) for event in EVENTS)
+COLOUR_CHOICES = tuple((colour, colour) for colour in COLOURS)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "恶劣天气关怀",
+        "channel": "sms",
+        "lead_days": 0,
+        "expiry_days": 1,
+        "message_template": "【{dealership}】{name}{title}，{item}如遇车辆故障请拨打24小时救援电话{rescue_phone}。",
+        "priority": 45,
+        "params": {
+            "events": ["rainstorm", "typhoon", "cold_wave", "heat", "snow", "fog"],
+            "min_colour": "yellow",
+            "tips": {
+                "rainstorm": "雨天请减速慢行、开启近光灯，避开积水路段和下穿隧道；车辆涉水熄火后切勿再次启动。",
+                "typhoon": "请将爱车停放在地势较高处，远离广告牌、大树和围墙，非必要不出行。",
+                "cold_wave": "气温骤降，出行前请检查胎压和电瓶，清除车窗冰霜后再上路，注意防冻液是否充足。",
+                "heat": "高温天气请勿将打火机、充电宝等物品留在车内，启动后先通风再开空调，注意检查冷却液和胎压。",
+                "snow": "雪天路滑，请降低车速、加大车距、轻踩刹车，必要时使用防滑链。",
+                "fog": "雾天请开启雾灯和近光灯，降低车速、保持车距，切勿急刹车。",
+                "other": "恶劣天气出行请注意安全，减速慢行。",
+            },
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="weather",
+        label=gettext_lazy("Severe weather"),
+        generate=generate,
+        marketing=True,
+        params=(
+            Param("events", gettext_lazy("Events"), type="multichoice", default=DEFAULT_EVENTS, choices=EVENT_CHOICES),
+            Param("min_colour", gettext_lazy("From colour"), type="choice", default="yellow", choices=COLOUR_CHOICES),
+            Param("tips", gettext_lazy("Tips per event"), type="json", default={}),
+        ),
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

@@ -14,18 +14,17 @@ import logging
 
 from django.db.models import BooleanField, Exists, F, OuterRef, Value
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.generators.post_repair import eligible_orders, visit_advisor
-from care.models import CareKind
+from care.kinds.base import Run, occasion, visited_with
+from care.kinds.post_repair import eligible_orders, visit_advisor
+from care.registry import KindSpec, Param, register
 from crm.sql import AddDays
-from service.models import RepairLine
+from service.models import RepairLine, RepairOrder
 
 logger = logging.getLogger(__name__)
 
 
-@register(CareKind.DECLINED_SERVICE)
 def generate(run: Run):
     # Params that are not an object at all count as invalid, like a bad value.
     delay = run.params.get("delay_days", 30) if isinstance(run.params, dict) else None
@@ -64,3 +63,33 @@ def generate(run: Run):
         # WHERE false, not .none(): the engine compiles the queryset to SQL.
         return lines.filter(Value(False, output_field=BooleanField()))
     return lines
+
+
+DEFAULT_RULES = (
+    {
+        "name": "未做项目回访",
+        "lead_days": 0,
+        "expiry_days": 30,
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。上次来店时技师建议的{item}（报价{price}元）您还没有做，为了行车安全，"
+            "建议近期处理，需要帮您预约吗？"
+        ),
+        "params": {
+            "delay_days": 30,
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="declined_service",
+        label=gettext_lazy("Declined work"),
+        generate=generate,
+        fulfilled=visited_with(RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR),
+        params=(Param("delay_days", gettext_lazy("Days after the visit"), type="int", default=30, min_value=0),),
+        appointment_kind=RepairOrder.Kind.REPAIR,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

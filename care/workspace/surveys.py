@@ -5,7 +5,8 @@ where and why there; the answers are stored as data for churn analysis."""
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from care.models import Contact, OutcomeCode, WinbackReason, WinbackSurvey
+from care.winback.models import WinbackReason
+from care.workspace.models import Contact, OutcomeCode, WinbackSurvey
 
 # The call outcome whose whole point is the survey: logging it needs answers.
 SURVEY_OUTCOME = "winback_surveyed"

@@ -13,10 +13,10 @@ import logging
 from django.db.models import BooleanField, Case, F, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.models import CareKind
+from care.kinds.base import Run, occasion
+from care.registry import KindSpec, Param, register
 from crm.sql import AddDays
 from service.models import RepairOrder
 
@@ -53,7 +53,6 @@ def eligible_orders(run: Run):
     ).order_by()
 
 
-@register(CareKind.POST_REPAIR_DAY3)
 def generate(run: Run):
     # Params that are not an object at all count as invalid, like a bad value.
     params = run.params if isinstance(run.params, dict) else {"days": None}
@@ -97,3 +96,44 @@ def generate(run: Run):
         # queryset to SQL, and those have none (EmptyResultSet).
         return orders.filter(Value(False, output_field=BooleanField()))
     return orders.filter(kind__in=kinds)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "维修后三日回访",
+        "lead_days": 0,
+        "expiry_days": 12,
+        "call_script": (
+            "{name}{title}您好，我是{dealership}的服务顾问{advisor}"
+            "。您的爱车{plate}三天前在我们这里维修保养，目前使用情况好吗？更换的零件都正常吗？"
+            "有任何问题随时联系我。"
+        ),
+        "priority": 70,
+        "params": {
+            "days": 3,
+            "repair_order_kinds": ["repair", "warranty", "accident", "bodywork", "maintenance"],
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="post_repair_day3",
+        label=gettext_lazy("After repair: day-3 call"),
+        generate=generate,
+        params=(
+            Param("days", gettext_lazy("Days after the repair order closes"), type="int", default=3, min_value=0),
+            Param(
+                "repair_order_kinds",
+                gettext_lazy("Repair order kinds"),
+                type="multichoice",
+                default=DEFAULT_KINDS,
+                choices=tuple(RepairOrder.Kind.choices),
+            ),
+        ),
+        appointment_kind=RepairOrder.Kind.REPAIR,
+        scans_every_car=3,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

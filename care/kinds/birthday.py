@@ -31,11 +31,11 @@ import functools
 from collections.abc import Iterable
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from care.calendar import lunar_birthday_in_lunar_year, solar_to_lunar
-from care.generators import register
-from care.generators.base import Run, Touch, days, touches_querysets, window
-from care.models import CareKind
+from care.kinds.base import Run, Touch, days, touches_querysets, window
+from care.registry import KindSpec, Param, register
 
 # --------------------------------------------------------------------------
 # Birthdays
@@ -76,7 +76,6 @@ def lunar_birthdays(dates: Iterable[datetime.date]) -> dict[tuple[int, int, bool
     return found
 
 
-@register(CareKind.BIRTHDAY)
 def generate(run: Run):
     start, end = window(run)
     touches = []
@@ -97,3 +96,37 @@ def generate(run: Run):
             for (month, day, leap), (when, year) in lunar_birthdays(days(start, end)).items()
         ]
     return touches_querysets(run.customers(), touches)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "生日祝福",
+        "channel": "sms",
+        "lead_days": 0,
+        "expiry_days": 0,
+        "message_template": (
+            "【{dealership}】{name}{title}，今天是您的生日，{dealership}全体员工祝您生日快乐、一路平安！"
+        ),
+        "priority": 40,
+        "params": {
+            "solar": True,
+            "lunar": True,
+        },
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="birthday",
+        label=gettext_lazy("Birthday"),
+        generate=generate,
+        marketing=True,
+        params=(
+            Param("solar", gettext_lazy("Solar birthday"), type="bool", default=True),
+            Param("lunar", gettext_lazy("Lunar birthday"), type="bool", default=True),
+        ),
+        scans_every_car=6,
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

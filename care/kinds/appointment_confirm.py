@@ -8,17 +8,19 @@ touches (``t_vehicle`` NULL). Once the appointment is no longer booked
 queue as inapplicable.
 """
 
-from django.db.models import F, Q
-from django.db.models.functions import TruncDate
+import datetime
 
-from care.generators import register
-from care.generators.base import Run, occasion
-from care.generators.post_repair import visit_advisor
-from care.models import CareKind
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy
+
+from care.kinds.base import Run, occasion
+from care.kinds.post_repair import visit_advisor
+from care.registry import KindSpec, register
+from care.touches.models import CareTask
 from service.models import Appointment
 
 
-@register(CareKind.APPOINTMENT_CONFIRM)
 def generate(run: Run):
     return (
         Appointment.objects.filter(status=Appointment.Status.BOOKED, customer__in=run.customers().values("pk"))
@@ -41,3 +43,33 @@ def generate(run: Run):
             t_appointment=F("pk"),
         )
     )
+
+
+def no_longer_booked(open_touches: QuerySet[CareTask], day: datetime.date) -> QuerySet[CareTask]:
+    """Nothing to confirm: the appointment was cancelled, moved or kept meanwhile."""
+    return open_touches.exclude(appointment__status=Appointment.Status.BOOKED)
+
+
+DEFAULT_RULES = (
+    {
+        "name": "预约确认",
+        "lead_days": 1,
+        "expiry_days": 0,
+        "message_template": "【{dealership}】{name}{title}，提醒您明天到店，顾问{advisor}已为您预留工位。",
+        "call_script": "{name}{title}您好，我是{dealership}的服务顾问{advisor}。跟您确认一下明天的预约，时间方便吗？",
+        "priority": 80,
+    },
+)
+
+SPEC = register(
+    KindSpec(
+        kind="appointment_confirm",
+        label=gettext_lazy("Appointment confirmation"),
+        generate=generate,
+        fulfilled=no_longer_booked,
+        fulfilled_status="cancelled",
+        fulfilled_outcome="inapplicable",
+        default_rules=DEFAULT_RULES,
+        module=__name__,
+    )
+)

@@ -10,19 +10,21 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Concat, TruncDate
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
-from care.generators import get_generator
-from care.generators.base import NULL_AMOUNT, NULL_ID, Run
-from care.models import CareKind, CareRule, CareTask, Channel, RecallVehicle
+from care.kinds.base import NULL_AMOUNT, NULL_ID, Run, visits_since_touch_made
+from care.messaging.services import outbox_enqueue
+from care.registry import REQUIRED_COLUMNS, CareKind, spec_for, specs
+from care.touches.models import CareRule, CareTask, Channel
+from care.touches.services import care_tasks_transition
+from care.weather.services import PollReport, weather_alerts_poll
 from crm.concurrency import map_on_connections
 from crm.models import Dealership, User
 from crm.sql import AddDays
-from service.models import Appointment, RepairOrder
 from service.services import appointments_link_repair_orders, vehicle_service_stats_refresh
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ _FROM_SOURCE = {
     "repair_order_id": "t_repair_order",
     "appointment_id": "t_appointment",
 }
-# Annotations a generator may leave out, and what they default to.
+# Annotations a generator may leave out (care.registry.OPTIONAL_COLUMNS), and what they default to.
 _OPTIONAL = {
     "t_subject": Value("", output_field=CharField()),
     "t_amount": NULL_AMOUNT,
@@ -60,6 +62,7 @@ class GenerationReport:
     expired: int = 0
     superseded: int = 0
     converted: int = 0
+    queued: int = 0
 
     @property
     def total_created(self) -> int:
@@ -83,7 +86,8 @@ def effective_rules(*, kinds: list[str] | None = None) -> list[tuple[CareRule, t
             own.setdefault((rule.kind, rule.name), set()).add(rule.dealership_id)
     result = []
     for rule in rules:
-        if not rule.enabled or get_generator(rule.kind) is None:
+        spec = spec_for(rule.kind)
+        if not rule.enabled or spec is None or spec.generate is None:
             continue
         if rule.dealership_id:
             ids = (rule.dealership_id,) if rule.dealership_id in stores else ()
@@ -106,6 +110,14 @@ def _fallback_advisors(dealership_ids: tuple[int, ...]) -> dict[int, int]:
     for dealership_id, pk in advisors:
         chosen.setdefault(dealership_id, pk)
     return chosen
+
+
+def _check_columns(queryset: QuerySet, kind: str) -> None:
+    """The generator's rows must carry the declared columns: say which kind
+    forgot which, instead of a failed INSERT."""
+    absent = [name for name in REQUIRED_COLUMNS if name not in queryset.query.annotations]
+    if absent:
+        raise ImproperlyConfigured(f"care kind {kind!r}: the generator's rows lack {', '.join(absent)}")
 
 
 def _insert_select(
@@ -168,6 +180,7 @@ def _insert_step(
     """Insert the rows of one generator queryset whose contact ``index`` is due today.
 
     ``message``: the SMS that goes out the day before a call (see ``CareRule.message_day_before``)."""
+    _check_columns(qs, rule.kind)
     days_before = steps[index] + (1 if message else 0)
     # Bounds on the event itself, not on dates computed from it: the database
     # evaluates the event once per row, and uses an index when the event is a
@@ -195,7 +208,7 @@ def _generate_rule(
     rule: CareRule, dealership_ids: tuple[int, ...], day: datetime.date, now, fallback: dict[int, int]
 ) -> tuple[int, int]:
     """Insert the due touches of one rule; returns (created, superseded)."""
-    generator = get_generator(rule.kind)
+    generator = spec_for(rule.kind).generate
     steps = rule.steps  # days before the event, earliest contact first
     created = 0
     # Message the day before, call on the day: for call rules that ask for it.
@@ -215,62 +228,43 @@ def _generate_rule(
             step__gt=OuterRef("step"),
             status=CareTask.Status.OPEN,
         )
-        superseded = (
-            CareTask.objects.filter(rule=rule, status=CareTask.Status.OPEN)
-            .filter(Exists(later))
-            .update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.SUPERSEDED, closed_at=now)
+        superseded = care_tasks_transition(
+            tasks=CareTask.objects.filter(rule=rule, status=CareTask.Status.OPEN).filter(Exists(later)),
+            to=CareTask.Status.CANCELLED,
+            outcome=CareTask.Outcome.SUPERSEDED,
+            job="supersede",
+            now=now,
         )
     return created, superseded
 
 
 def care_tasks_expire(*, day: datetime.date) -> int:
     """Open touches past their expiry leave the queue, counted as expired."""
-    return CareTask.objects.filter(status=CareTask.Status.OPEN, expires_on__lt=day).update(
-        status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.EXPIRED, closed_at=timezone.now()
+    return care_tasks_transition(
+        tasks=CareTask.objects.filter(status=CareTask.Status.OPEN, expires_on__lt=day),
+        to=CareTask.Status.CANCELLED,
+        outcome=CareTask.Outcome.EXPIRED,
+        job="expire",
     )
-
-
-def _visits_on_or_after_creation() -> QuerySet[RepairOrder]:
-    """Repair orders opened, in local dates, on or after the touch's generation day."""
-    return RepairOrder.objects.annotate(visit_day=TruncDate("opened_at")).filter(visit_day__gte=OuterRef("created_on"))
-
-
-# Which visits fulfil a touch: the kinds of repair order that answer it.
-_FULFILLING_RO_KINDS = {
-    CareKind.MAINTENANCE: [RepairOrder.Kind.MAINTENANCE],
-    CareKind.MILEAGE_MILESTONE: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR],
-    CareKind.WARRANTY_EXPIRY: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR, RepairOrder.Kind.WARRANTY],
-    CareKind.DECLINED_SERVICE: [RepairOrder.Kind.MAINTENANCE, RepairOrder.Kind.REPAIR],
-    CareKind.RECALL: [RepairOrder.Kind.WARRANTY, RepairOrder.Kind.REPAIR, RepairOrder.Kind.ACTIVITY],
-}
 
 
 def care_tasks_close_fulfilled(*, day: datetime.date) -> int:
-    """Close open touches whose purpose was met: the car came in, the insurance
-    was renewed, the inspection recorded, the appointment is no longer booked."""
+    """Close open touches whose purpose was met, as each kind's spec says: the
+    car came in, the insurance was renewed, the inspection recorded, the
+    appointment is no longer booked."""
     now = timezone.now()
-    done = {"status": CareTask.Status.DONE, "outcome": CareTask.Outcome.FULFILLED, "closed_at": now}
     open_tasks = CareTask.objects.filter(status=CareTask.Status.OPEN)
     closed = 0
-    for kind, ro_kinds in _FULFILLING_RO_KINDS.items():
-        visit = _visits_on_or_after_creation().filter(vehicle=OuterRef("vehicle"), kind__in=ro_kinds)
-        closed += open_tasks.filter(kind=kind).filter(Exists(visit)).update(**done)
-    closed += open_tasks.filter(kind=CareKind.INSURANCE, vehicle__insurance_expiry_date__gt=F("event_date")).update(
-        **done
-    )
-    closed += open_tasks.filter(kind=CareKind.INSPECTION, vehicle__inspection_due_date__gt=F("event_date")).update(
-        **done
-    )
-    # A recall recorded as completed for the car (occasion ``recall:<code>``).
-    completed = RecallVehicle.objects.annotate(
-        occasion=Concat(Value("recall:"), F("campaign__code"), output_field=CharField())
-    ).filter(vin=OuterRef("vehicle__vin"), occasion=OuterRef("occasion"), completed_on__isnull=False)
-    closed += open_tasks.filter(kind=CareKind.RECALL).filter(Exists(completed)).update(**done)
-    closed += (
-        open_tasks.filter(kind=CareKind.APPOINTMENT_CONFIRM)
-        .exclude(appointment__status=Appointment.Status.BOOKED)
-        .update(status=CareTask.Status.CANCELLED, outcome=CareTask.Outcome.INAPPLICABLE, closed_at=now)
-    )
+    for spec in specs():
+        if spec.fulfilled is None:
+            continue
+        closed += care_tasks_transition(
+            tasks=spec.fulfilled(open_tasks.filter(kind=spec.kind), day),
+            to=spec.fulfilled_status,
+            outcome=spec.fulfilled_outcome,
+            job="fulfilled",
+            now=now,
+        )
     return closed
 
 
@@ -283,7 +277,7 @@ def care_tasks_link_conversions(*, day: datetime.date) -> int:
         status=CareTask.Status.CANCELLED
     )
     visits = (
-        _visits_on_or_after_creation()
+        visits_since_touch_made()
         .filter(customer=OuterRef("customer"), visit_day__lte=OuterRef("created_on") + window)
         .order_by("opened_at", "pk")
     )
@@ -309,19 +303,8 @@ def _map_rules(func, rules: list) -> list:
     sooner. Rules that scan every car go first, so the short ones fill the gaps
     at the end.
     """
-    ordered = sorted(rules, key=lambda item: _SCANS_EVERY_CAR.get(item[0].kind, 9))
+    ordered = sorted(rules, key=lambda item: spec_for(item[0].kind).scans_every_car)
     return map_on_connections(func, ordered, workers=settings.CRM_CARE_PARALLEL_RULES)
-
-
-_SCANS_EVERY_CAR = {
-    CareKind.INSPECTION: 0,
-    CareKind.MAINTENANCE: 1,
-    CareKind.INSURANCE: 2,
-    CareKind.POST_REPAIR_DAY3: 3,
-    CareKind.WARRANTY_EXPIRY: 4,
-    CareKind.MILEAGE_MILESTONE: 5,
-    CareKind.BIRTHDAY: 6,
-}
 
 
 def care_rules_apply(*, day: datetime.date, kinds: list[str] | None = None, report: GenerationReport) -> None:
@@ -365,4 +348,32 @@ def care_tasks_generate(
         "care generation",
         extra={"care_day": str(day), "care_created": report.created, "care_expired": report.expired},
     )
+    return report
+
+
+def care_morning_run(
+    *,
+    day: datetime.date,
+    kinds: list[str] | None = None,
+    full_refresh: bool = False,
+    now: datetime.datetime | None = None,
+) -> GenerationReport:
+    """What the 06:00 job does, and ``manage.py generate_care_tasks``: the
+    morning run, then, for today, the day's messages queued (a past or future
+    day's messages are not sent by a rerun)."""
+    report = care_tasks_generate(day=day, kinds=kinds, full_refresh=full_refresh)
+    if day == timezone.localdate(now):
+        report.queued = outbox_enqueue(now=now)
+    return report
+
+
+def weather_poll(*, now: datetime.datetime | None = None, provider=None) -> PollReport:
+    """Every three hours: new alerts become touches of the weather rules, and
+    their messages are queued at once (weather will not wait for tomorrow)."""
+    now = now or timezone.now()
+    report = weather_alerts_poll(now=now, provider=provider)
+    generation = GenerationReport(day=timezone.localdate(now))
+    care_rules_apply(day=generation.day, kinds=[CareKind.WEATHER], report=generation)
+    report.touches = generation.total_created
+    outbox_enqueue(now=now)
     return report
