@@ -7,9 +7,18 @@ from care.messaging.models import MessagingProfile, Outbox
 from care.touches.models import CareOptOut, CareRule, CareTask, CareTaskEvent, Channel, RecallCampaign, RecallVehicle
 from care.weather.models import WeatherAlert, WeatherLocation
 from care.winback.models import WinbackCampaign, WinbackReason
-from care.workspace.models import Contact, OutcomeCode, TaskReassignment, WinbackSurvey
+from care.workspace.models import (
+    AdvisorAbsence,
+    AdvisorCapacity,
+    Contact,
+    OutcomeCode,
+    TaskReassignment,
+    WinbackSurvey,
+)
 
 __all__ = [
+    "AdvisorAbsence",
+    "AdvisorCapacity",
     "CareOptOut",
     "CareRule",
     "CareTask",

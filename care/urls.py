@@ -8,6 +8,7 @@ app_name = "care"
 urlpatterns = [
     path("queue/", workspace.queue_view, name="queue"),
     path("queue/reassign/", workspace.reassign_view, name="reassign"),
+    path("queue/backlog/", workspace.backlog_view, name="backlog"),
     path("tasks/<int:pk>/panel/", workspace.panel_view, name="panel"),
     path("tasks/<int:pk>/log/", workspace.log_outcome_view, name="log"),
     path("customers/<int:pk>/contacts/new/", workspace.contact_new_view, name="contact-new"),

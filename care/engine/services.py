@@ -22,6 +22,7 @@ from care.registry import REQUIRED_COLUMNS, CareKind, spec_for, specs
 from care.touches.models import CareRule, CareTask, Channel
 from care.touches.services import care_tasks_transition
 from care.weather.services import PollReport, weather_alerts_poll
+from care.workspace.planning import PlanReport, care_plan_day
 from crm.concurrency import map_on_connections
 from crm.models import Dealership, User
 from crm.sql import AddDays
@@ -39,6 +40,7 @@ _FROM_SOURCE = {
     "occasion": "t_occasion",
     "event_date": "t_event",
     "due_date": "t_due",
+    "planned_for": "t_due",
     "expires_on": "t_expires",
     "subject": "t_subject",
     "amount": "t_amount",
@@ -63,6 +65,7 @@ class GenerationReport:
     superseded: int = 0
     converted: int = 0
     queued: int = 0
+    plan: PlanReport | None = None
 
     @property
     def total_created(self) -> int:
@@ -140,6 +143,7 @@ def _insert_select(
         "channel": channel,
         "step": step,
         "attempts": 0,
+        "overflow": False,
         "status": CareTask.Status.OPEN,
         "outcome": "",
         "notes": "",
@@ -343,6 +347,7 @@ def care_tasks_generate(
     appointments_link_repair_orders(day=day, days=2)  # yesterday's DMS import, and today's visits so far
     care_rules_apply(day=day, kinds=kinds, report=report)
     report.converted = care_tasks_link_conversions(day=day)
+    report.plan = care_plan_day(day=day)
     # LogRecord owns "created"; the extra keys are prefixed.
     logger.info(
         "care generation",

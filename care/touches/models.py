@@ -186,6 +186,17 @@ class CareTask(models.Model):
         _("event date"), help_text=_("The date the touch is about: expiry, due date, birthday.")
     )
     due_date = models.DateField(_("contact on"))
+    planned_for = models.DateField(
+        _("planned for"),
+        null=True,
+        blank=True,
+        help_text=_("The day the morning plan put the call in its advisor's queue (calls only)."),
+    )
+    overflow = models.BooleanField(
+        _("no room before expiry"),
+        default=False,
+        help_text=_("The advisor's plan has no free call before the touch expires: the manager decides."),
+    )
     expires_on = models.DateField(_("expires on"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
@@ -233,6 +244,7 @@ class CareTask(models.Model):
         ordering = ["due_date", "-priority", "pk"]
         indexes = [
             models.Index(fields=["assigned_to", "status", "due_date"], name="caretask_queue"),
+            models.Index(fields=["assigned_to", "status", "planned_for"], name="caretask_plan"),
             models.Index(fields=["dealership", "status", "due_date"], name="caretask_store_queue"),
             models.Index(fields=["status", "expires_on"], name="caretask_expiry"),
             models.Index(fields=["customer", "status"], name="caretask_customer_status"),

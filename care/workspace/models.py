@@ -173,3 +173,45 @@ class WinbackSurvey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} · {self.created_at:%Y-%m-%d}"
+
+
+class AdvisorCapacity(models.Model):
+    """How many calls an advisor makes in a day: the morning plan fills each
+    working day up to this (``CRM_CARE_DAILY_CALLS`` for an advisor without a row)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("advisor"), on_delete=models.CASCADE, related_name="call_capacity"
+    )
+    daily_calls = models.PositiveSmallIntegerField(_("calls a day"), default=40)
+
+    dealership_path = "user__dealership"
+
+    class Meta:
+        verbose_name = _("advisor's call capacity")
+        verbose_name_plural = _("advisors' call capacity")
+        constraints = [models.CheckConstraint(condition=Q(daily_calls__gt=0), name="advisor_capacity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.daily_calls}"
+
+
+class AdvisorAbsence(models.Model):
+    """A day an advisor is off: no plan for them; their due calls go to the
+    store's least-loaded advisor that morning."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("advisor"), on_delete=models.CASCADE, related_name="absences"
+    )
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+
+    dealership_path = "user__dealership"
+
+    class Meta:
+        verbose_name = _("advisor's day off")
+        verbose_name_plural = _("advisors' days off")
+        ordering = ["-date"]
+        constraints = [models.UniqueConstraint(fields=["user", "date"], name="advisor_absence_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.date}"

@@ -13,9 +13,11 @@ from django.utils import timezone
 from care.registry import CareKind
 from care.touches.models import CareTask, Channel
 from care.touches.selectors import care_task_render
-from care.workspace.models import Contact, OutcomeCode
+from care.workspace.models import AdvisorCapacity, Contact, OutcomeCode
+from care.workspace.services import DETAIL_FIELDS
+from crm.calendar import working_days
 from crm.models import User
-from crm.tenancy import scope_for_user
+from crm.tenancy import get_for_user_or_404, scope_for_user
 from customers.models import Customer
 from customers.selectors import customer_search_q
 from service.models import RepairOrder
@@ -72,6 +74,15 @@ def _own_touches(*, user: User, advisor: int | None) -> QuerySet[CareTask]:
     return tasks.filter(assigned_to_id=advisor) if advisor else tasks
 
 
+def planned_by(day: datetime.date, *, user: User) -> Q:
+    """The calls of the day's plan: planned for the day or before (see
+    ``care.workspace.planning``), or, for a touch the morning plan has not seen
+    yet (made during the day), due by then. An advisor does not get the calls
+    that overflowed their plan; the manager sees and gives them out."""
+    planned = Q(planned_for__lte=day) | Q(planned_for__isnull=True, due_date__lte=day)
+    return planned & Q(overflow=False) if user.role == User.Role.ADVISOR else planned
+
+
 def _filtered(tasks: QuerySet[CareTask], filters: QueueFilters) -> QuerySet[CareTask]:
     if filters.kind:
         tasks = tasks.filter(kind=filters.kind)
@@ -89,8 +100,8 @@ def care_queue(*, user: User, day: datetime.date, filters: QueueFilters, page: i
     own = _own_touches(user=user, advisor=filters.advisor)
     by_customer = Count("customer_id", distinct=True)
     late = Count("customer_id", distinct=True, filter=Q(due_date__lt=day))
-    totals = own.filter(due_date__lte=day).aggregate(to_do=by_customer, overdue=late)
-    due = _filtered(own, filters).filter(due_date__lte=day)
+    totals = own.filter(planned_by(day, user=user)).aggregate(to_do=by_customer, overdue=late)
+    due = _filtered(own, filters).filter(planned_by(day, user=user))
     # Tier A first: a hashed lookup in the store's tier-A customers (read by
     # the (dealership, tier) index); a join would read the whole customer table.
     store_a = scope_for_user(Customer.objects.filter(value_tier=Customer.ValueTier.A), user).values("pk")
@@ -137,7 +148,7 @@ def care_queue(*, user: User, day: datetime.date, filters: QueueFilters, page: i
 
 def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, totals: dict) -> QueueCounts:
     labels = dict(CareKind.choices)
-    due = own.filter(due_date__lte=day)
+    due = own.filter(planned_by(day, user=user))
     per_kind = (
         due.values("kind").annotate(due=Count("pk"), late=Count("pk", filter=Q(due_date__lt=day))).order_by("kind")
     )
@@ -151,10 +162,36 @@ def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, totals: 
 
 def store_advisors(*, user: User) -> list[User]:
     """The advisors a manager can filter by or give calls to."""
-    advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True)
+    advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True).select_related("call_capacity")
     if not user.is_group_level:
         advisors = advisors.filter(dealership_id=user.dealership_id)
     return list(advisors.order_by("dealership_id", "first_name", "username"))
+
+
+def care_task_get_for_user(*, user: User, pk: int) -> CareTask:
+    """The call touch ``pk`` for its panel and its outcome, if ``user`` may work it.
+
+    An advisor works the calls assigned to them; managers and store admins any
+    call of their store; group-level users any call. Anything else, a colleague's
+    call as much as another store's, is a 404. One query, the permission in its
+    WHERE clause: the check costs nothing extra."""
+    tasks = CareTask.objects.select_related("customer")
+    if user.role == User.Role.ADVISOR:
+        tasks = tasks.filter(assigned_to=user)
+    return get_for_user_or_404(tasks, user, pk=pk)
+
+
+def outcome_needs(code: OutcomeCode) -> list[str]:
+    """The fields of the outcome form that ``code`` needs filled in, as
+    ``care_call_log`` checks them: the appointment for "book", the day for
+    "snooze", and the details the code asks."""
+    needs = []
+    if code.action == OutcomeCode.Action.BOOK:
+        needs.append("appointment_at")
+    if code.action == OutcomeCode.Action.SNOOZE:
+        needs.append("follow_up_on")
+    needs.extend(key for key in code.asks or [] if key in DETAIL_FIELDS)
+    return needs
 
 
 @dataclasses.dataclass
@@ -206,3 +243,56 @@ def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
         repair_orders=list(customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:5]),
         outcomes=list(OutcomeCode.objects.filter(active=True)),
     )
+
+
+def _capacity(advisor: User) -> int:
+    try:
+        return advisor.call_capacity.daily_calls
+    except AdvisorCapacity.DoesNotExist:
+        return settings.CRM_CARE_DAILY_CALLS
+
+
+@dataclasses.dataclass
+class BacklogRow:
+    advisor: User
+    capacity: int
+    per_day: list[int]  # calls planned on each of ``Backlog.days``
+    overflow: int  # calls with no room before they expire
+
+
+@dataclasses.dataclass
+class Backlog:
+    days: list[datetime.date]
+    rows: list[BacklogRow]
+
+
+def care_backlog(*, user: User, day: datetime.date, days: int = 5, advisors: list[User] | None = None) -> Backlog:
+    """For managers: each advisor's capacity, the calls planned for today and
+    the next ``days`` working days, and the overflow. Three queries (two
+    with ``advisors`` from ``store_advisors``)."""
+    dates = [day, *working_days(day + datetime.timedelta(days=1), days)]
+    advisors = store_advisors(user=user) if advisors is None else advisors
+    tasks = scope_for_user(CareTask.objects.all(), user).filter(
+        status=CareTask.Status.OPEN, channel=Channel.CALL, assigned_to__in=[a.pk for a in advisors]
+    )
+    planned = (
+        tasks.filter(Q(planned_for__in=dates) | Q(overflow=True))
+        .values("assigned_to_id", "planned_for", "overflow")
+        .annotate(calls=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    counts: dict[tuple, int] = {}
+    for row in planned:
+        key = (row["assigned_to_id"], "overflow" if row["overflow"] else row["planned_for"])
+        counts[key] = counts.get(key, 0) + row["calls"]
+    caps = {a.pk: _capacity(a) for a in advisors}
+    rows = [
+        BacklogRow(
+            advisor=a,
+            capacity=caps[a.pk],
+            per_day=[counts.get((a.pk, d), 0) for d in dates],
+            overflow=counts.get((a.pk, "overflow"), 0),
+        )
+        for a in advisors
+    ]
+    return Backlog(days=dates, rows=rows)

@@ -117,7 +117,10 @@ def _apply(tasks: QuerySet[CareTask], code: OutcomeCode, today: datetime.date, n
         follow_up_on = next_working_day(today + datetime.timedelta(days=code.requeue_days))
     # Rescheduled touches must live at least until the day they come back.
     tasks.filter(status=CareTask.Status.OPEN).update(
-        due_date=follow_up_on, expires_on=Greatest(F("expires_on"), follow_up_on)
+        due_date=follow_up_on,
+        planned_for=follow_up_on,
+        overflow=False,
+        expires_on=Greatest(F("expires_on"), follow_up_on),
     )
 
 
@@ -215,5 +218,8 @@ def care_tasks_reassign(
             TaskReassignment(task=t, from_user_id=t.assigned_to_id, to_user=to_user, by=by, reason=reason, at=now)
             for t in moving
         )
-        CareTask.objects.filter(pk__in=[t.pk for t in moving]).update(assigned_to=to_user)
+        # The new advisor has them today: a reassigned overflow is the manager's answer to it.
+        CareTask.objects.filter(pk__in=[t.pk for t in moving]).update(
+            assigned_to=to_user, overflow=False, planned_for=timezone.localdate(now)
+        )
     return len(moving)

@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.calendar_warning",
             ],
         },
     },
@@ -198,6 +199,10 @@ CRM_ID_HASH_KEY = env("CRM_ID_HASH_KEY", default="")
 CRM_DEFAULT_KM_PER_DAY = env.int("CRM_DEFAULT_KM_PER_DAY", default=40)
 # Call touches of one customer within this many days are worked as one call.
 CRM_CARE_MERGE_WINDOW_DAYS = env.int("CRM_CARE_MERGE_WINDOW_DAYS", default=7)
+# Calls an advisor makes in a day unless admin sets their own (care.AdvisorCapacity).
+CRM_CARE_DAILY_CALLS = env.int("CRM_CARE_DAILY_CALLS", default=40)
+# How far ahead the morning plan spreads the calls that do not fit today, in working days.
+CRM_CARE_PLAN_DAYS = env.int("CRM_CARE_PLAN_DAYS", default=30)
 # Rules generated at once on PostgreSQL (one connection each); 1 = one after another.
 CRM_CARE_PARALLEL_RULES = env.int("CRM_CARE_PARALLEL_RULES", default=3)
 # Stores whose tiers are recomputed at once on PostgreSQL (one connection each).
