@@ -1,9 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import Http404
+from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from crm.models import Dealership, User
+from crm.calendar import calendar_gaps
+from crm.forms import HolidayYearForm
+from crm.models import Dealership, Holiday, HolidayYear, User
+from crm.services import holiday_year_set
 from crm.tenancy import scope_for_user
 
 admin.site.site_header = _("Dealer CRM administration")
@@ -69,6 +74,25 @@ class ScopedAdmin(admin.ModelAdmin):
         return _is_admin(request.user)
 
 
+class GroupWideAdmin(admin.ModelAdmin):
+    """Data shared by the whole group: every staff user reads it, administrators edit it."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_admin(request.user)
+
+    def has_add_permission(self, request):
+        return self.has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request)
+
+
 class ScopedInline:
     """Inline rows scoped like their parent admin; read-only for managers."""
 
@@ -123,3 +147,73 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
             # Store administrators cannot grant group-wide powers.
             fields += ["is_superuser", "user_permissions", "groups"]
         return fields
+
+
+@admin.register(HolidayYear)
+class HolidayYearAdmin(GroupWideAdmin):
+    """One year of the official calendar in one form (crm.forms.HolidayYearForm),
+    saved through holiday_year_set, which replaces that year's days."""
+
+    form = HolidayYearForm
+    list_display = ["year", "source", "release", "loaded_at", "loaded_by"]
+    list_filter = ["source"]
+    readonly_when_changing = ["year", "source", "release", "loaded_at", "loaded_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["year", "days_off", "working_days"]
+        return [*self.readonly_when_changing, "days_off", "working_days"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_when_changing if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        # A year is corrected by entering it again, never made unknown by hand.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        record = holiday_year_set(
+            year=obj.year,
+            days_off=form.cleaned_data["days_off"],
+            working_days=form.cleaned_data["working_days"],
+            by=request.user,
+        )
+        # The admin logs and redirects with the object it handed over.
+        for field in HolidayYear._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(record, field.attname))
+        obj._state.adding = False
+
+    def changelist_view(self, request, extra_context=None):
+        gaps = calendar_gaps(localdate())
+        if gaps:
+            years = ", ".join(str(year) for year in gaps)
+            messages.warning(
+                request,
+                ngettext(
+                    "No official holiday data for %(years)s yet: add the year when its notice is published.",
+                    "No official holiday data for %(years)s yet: add the years when their notices are published.",
+                    len(gaps),
+                )
+                % {"years": years},
+            )
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Holiday)
+class HolidayAdmin(GroupWideAdmin):
+    """The days themselves, to look up; they are entered a whole year at a time
+    in "holiday years", so that a year is never half-changed."""
+
+    list_display = ["date", "name", "is_day_off"]
+    list_filter = ["is_day_off", "name"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

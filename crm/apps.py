@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Dealer group")
+
+    def ready(self):
+        from crm import checks  # noqa: F401  (registers the system checks)

@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.validators import validate_mobile
@@ -72,3 +75,69 @@ class User(AbstractUser):
     def is_group_level(self) -> bool:
         """Sees every dealership: superusers and store-less managers/admins."""
         return self.is_superuser or (self.dealership_id is None and self.role != self.Role.ADVISOR)
+
+
+class Holiday(models.Model):
+    """A day of the official holiday calendar: a day off, or a working day moved
+    to a weekend (调休). Days not in the table follow the week: Saturday and
+    Sunday off. Read through crm.calendar; written one whole year at a time by
+    crm.services.holiday_year_set (from chinesecalendar or the admin's year
+    form). It lives in crm, the lowest layer, because care and complaints both
+    count working days."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    is_day_off = models.BooleanField(_("day off"), default=True, help_text=_("Unticked: an adjusted working day."))
+
+    class Meta:
+        verbose_name = _("holiday calendar day")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class HolidayYear(models.Model):
+    """A year whose official arrangement is in the Holiday table.
+
+    A year without a row is *unknown*: the calendar still answers for it
+    (weekends off) but says the answer is a guess (crm.calendar.is_known,
+    calendar_gaps), because the State Council publishes each year's notice
+    only weeks before it starts and no library has it before then.
+    """
+
+    class Source(models.TextChoices):
+        CHINESECALENDAR = "chinesecalendar", _("chinesecalendar library")
+        ADMIN = "admin", _("Entered in administration")
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    release = models.CharField(
+        _("library release"), max_length=20, blank=True, help_text=_("The chinesecalendar version the days came from.")
+    )
+    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("loaded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("holiday year")
+        verbose_name_plural = _("holiday years")
+        ordering = ["-year"]
+        constraints = [
+            # chinesecalendar starts in 2004; anything far outside is a typing error.
+            models.CheckConstraint(
+                condition=models.Q(year__gte=2000, year__lte=2100), name="holidayyear_year_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
