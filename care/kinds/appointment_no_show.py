@@ -13,7 +13,7 @@ the DMS), which send no signal.
 
 import datetime
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.dispatch import receiver
 from django.utils import timezone
@@ -23,6 +23,7 @@ from care.kinds.base import Run, occasion
 from care.kinds.post_repair import visit_advisor
 from care.registry import KindSpec, register
 from care.touches.models import CareTask
+from care.touches.services import care_tasks_transition
 from service.models import Appointment
 from service.signals import appointment_arrived
 
@@ -57,17 +58,20 @@ def generate(run: Run):
     )
 
 
+def arrived(open_touches: QuerySet[CareTask], day: datetime.date | None = None) -> QuerySet[CareTask]:
+    """The customer came after all: the appointment is marked arrived."""
+    return open_touches.filter(appointment__status=Appointment.Status.ARRIVED)
+
+
 def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] | None = None) -> int:
     """Open no-show touches whose appointment has arrived after all are done, as
-    fulfilled. One UPDATE; ``appointment_ids`` narrows it to those appointments."""
-    touches = CareTask.objects.filter(
-        kind="appointment_no_show",
-        status=CareTask.Status.OPEN,
-        appointment__status=Appointment.Status.ARRIVED,
-    )
+    fulfilled. One statement; ``appointment_ids`` narrows it to those appointments."""
+    touches = arrived(CareTask.objects.filter(kind="appointment_no_show", status=CareTask.Status.OPEN))
     if appointment_ids is not None:
         touches = touches.filter(appointment_id__in=appointment_ids)
-    return touches.update(status=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, closed_at=now)
+    return care_tasks_transition(
+        tasks=touches, to=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, job="arrived", now=now
+    )
 
 
 @receiver(appointment_arrived, dispatch_uid="care.no_show_touches_close")
@@ -93,6 +97,7 @@ SPEC = register(
         kind="appointment_no_show",
         label=gettext_lazy("Missed appointment"),
         generate=generate,
+        fulfilled=arrived,
         default_rules=DEFAULT_RULES,
         module=__name__,
     )

@@ -165,7 +165,7 @@ def touches_querysets(customers: QuerySet, touches: list[Touch]) -> list[QuerySe
 
 def window(run: Run) -> tuple[datetime.date, datetime.date]:
     """The event dates the engine may keep today: from those expiring today to
-    the earliest contact's lead ahead (see care.services._generate_rule)."""
+    the earliest contact's lead ahead (see care.engine.services._generate_rule)."""
     return (
         run.day - datetime.timedelta(days=run.rule.expiry_days),
         run.day + datetime.timedelta(days=run.rule.reach_days),

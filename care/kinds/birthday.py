@@ -22,7 +22,7 @@ Rules chosen:
 Set-based: Python walks the few days of the window to find which (month, day)
 and lunar (month, day, leap) birthdays fall in it, and SQL matches customers to
 them: one queryset for solar birthdays and one for lunar ones, so a customer
-with both gets two touches (see ``care.generators.base.touches_querysets``).
+with both gets two touches (see ``care.kinds.base.touches_querysets``).
 """
 
 import calendar

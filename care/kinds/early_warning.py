@@ -11,29 +11,58 @@ an older one has expired unworked (the engine drops it too).
 """
 
 import datetime
+import functools
 
 from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy
 
 from care.kinds.base import Run, occasion
 from care.registry import KindSpec, register
 from customers.models import Customer
 
-# What the advisor reads as the reason for the call; an unknown reason is shown as it is.
-SUBJECTS = {
-    "tier_down": "价值等级下降（如A→B），请关怀回访",
-    "visit_rate": "来店频次下降，请关怀回访",
-    "complaint": "A类客户有投诉，请优先回访",
-}
+# What the advisor reads as the reason for the call, with the figures the
+# watch was made on (customers.selectors.customer_watch_text says the same on
+# pages, in the reader's language); an unknown reason is shown as it is.
+Reason = Customer.WatchReason
+
+
+def _subject():
+    text = functools.partial(Value, output_field=CharField())
+    visit_rate = Concat(
+        text("来店频次下降：通常每"),
+        Cast("watch_usual_days", CharField()),
+        text("天来一次，已"),
+        Cast("watch_days_since", CharField()),
+        text("天未到店（上次"),
+        Cast("watch_last_visit", CharField()),
+        text("），请关怀回访"),
+        output_field=CharField(),
+    )
+    tier_down = Concat(
+        text("价值等级下降："),
+        "watch_from_tier",
+        text("→"),
+        "watch_to_tier",
+        text("（"),
+        Cast("watch_since", CharField()),
+        text("），请关怀回访"),
+        output_field=CharField(),
+    )
+    return Case(
+        When(watch_reason=Reason.VISIT_RATE, watch_usual_days__isnull=False, then=visit_rate),
+        When(watch_reason=Reason.TIER_DOWN, watch_from_tier__gt="", then=tier_down),
+        When(watch_reason=Reason.VISIT_RATE, then=text("来店频次下降，请关怀回访")),
+        When(watch_reason=Reason.TIER_DOWN, then=text("价值等级下降（如A→B），请关怀回访")),
+        When(watch_reason=Reason.COMPLAINT, then=text("A类客户有投诉，请优先回访")),
+        default=F("watch_reason"),
+        output_field=CharField(),
+    )
 
 
 def generate(run: Run) -> QuerySet[Customer]:
     since = run.day - datetime.timedelta(days=run.rule.expiry_days)
-    subject = Case(
-        *[When(watch_reason=reason, then=Value(text)) for reason, text in SUBJECTS.items()],
-        default=F("watch_reason"),
-        output_field=CharField(),
-    )
+    subject = _subject()
     return (
         run.customers()
         .exclude(watch_reason="")

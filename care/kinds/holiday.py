@@ -39,7 +39,7 @@ Dates come from lunar-python (lunar festivals, the 清明 term) or from the
 weekday arithmetic of the solar calendar, never from a hand table. Every
 festival falling in the window (a long lead can hold several, e.g. New Year's
 Day and Spring Festival) is its own touch: each occurrence gets its own queryset
-of the fanned-out customer rows (see care.generators.birthday).
+of the fanned-out customer rows (see care.kinds.birthday).
 """
 
 import dataclasses

@@ -8,7 +8,7 @@ so a car has one milestone touch at a time; the occasion names the milestone
 The date it is reached is predicted like maintenance by km: the km still to go
 divided by the car's km per day (``Vehicle.km_per_day``, else
 ``CRM_DEFAULT_KM_PER_DAY``), counted from the latest reading (else delivery).
-``km_reached_on`` (care.generators.base) is shared with maintenance and warranty.
+``km_reached_on`` (care.kinds.base) is shared with maintenance and warranty.
 """
 
 from django.db.models import Case, F, IntegerField, Value, When

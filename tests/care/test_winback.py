@@ -123,7 +123,7 @@ def test_bad_params_create_nothing(dealership, generate, params, caplog):
     campaign(dealership)
     with pytest.raises(ValidationError):
         clean_params(params)
-    with caplog.at_level("WARNING", logger="care.generators.winback"):
+    with caplog.at_level("WARNING", logger="care.kinds.winback"):
         assert generate(DAY) == []
     assert "invalid win-back parameters" in caplog.text
 
@@ -275,7 +275,7 @@ def test_a_bad_segment_is_refused_and_creates_nothing(dealership, generate, segm
     with pytest.raises(ValidationError) as exc:
         bad.full_clean()
     assert set(exc.value.message_dict) == {"segment"}
-    with caplog.at_level("WARNING", logger="care.generators.winback"):
+    with caplog.at_level("WARNING", logger="care.kinds.winback"):
         assert generate(DAY) == []
     assert "invalid segment" in caplog.text
 
@@ -354,6 +354,24 @@ def test_one_early_warning_call_per_watch_with_the_reasons_words(dealership, gen
             ),
         ]
     )
+
+
+def test_an_early_warning_call_states_the_figures_of_its_watch(dealership, generate):
+    CareRuleFactory(kind="early_warning", lead_days=0, expiry_days=7)
+    slowed = CustomerFactory(
+        dealership=dealership,
+        watch_reason="visit_rate",
+        watch_since=DAY,
+        watch_usual_days=118,
+        watch_days_since=205,
+        watch_last_visit=D(2025, 11, 8),
+    )
+    fell = CustomerFactory(
+        dealership=dealership, watch_reason="tier_down", watch_since=DAY, watch_from_tier="A", watch_to_tier="B"
+    )
+    subjects = {t.customer_id: t.subject for t in generate(DAY)}
+    assert subjects[slowed.pk] == "来店频次下降：通常每118天来一次，已205天未到店（上次2025-11-08），请关怀回访"
+    assert subjects[fell.pk] == "价值等级下降：A→B（2026-06-01），请关怀回访"
 
 
 def test_an_early_warning_is_called_once_and_a_new_watch_again(customer, generate):
