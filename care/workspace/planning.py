@@ -110,8 +110,9 @@ def _plan_sql(stores: list[int], day: datetime.date, days: list[datetime.date], 
     store_marks = ", ".join(["%s"] * len(stores))
     order = "ORDER BY calls.expires, calls.tier_rank, calls.top DESC, calls.first_due, calls.customer"
     task, customer = CareTask._meta.db_table, Customer._meta.db_table
-    # Pass 1 finds the calls that cannot fit before they expire; pass 2 plans the
-    # others without them, so an overflowing call does not push a later one out.
+    # Pass 1 finds the calls that cannot fit before they expire; pass 2 ranks
+    # the others again without them (a window partitioned by "fits", no join),
+    # so an overflowing call does not push a later one out.
     sql = f"""
         WITH days(idx, day) AS ({days_sql}), caps(advisor, cap) AS ({caps_sql}), calls AS (
             SELECT t.assigned_to_id AS advisor, t.customer_id AS customer, MIN(t.expires_on) AS expires,
@@ -122,24 +123,18 @@ def _plan_sql(stores: list[int], day: datetime.date, days: list[datetime.date], 
               AND t.due_date <= %s AND t.assigned_to_id IS NOT NULL
             GROUP BY t.assigned_to_id, t.customer_id
         ), first_pass AS (
-            SELECT calls.advisor, calls.customer, calls.expires,
-                   (ROW_NUMBER() OVER (PARTITION BY calls.advisor {order}) - 1) AS k
+            SELECT calls.*, (ROW_NUMBER() OVER (PARTITION BY calls.advisor {order}) - 1) AS k
             FROM calls
-        ), fitting AS (
-            SELECT f.advisor, f.customer FROM first_pass f
-            JOIN caps c ON c.advisor = f.advisor
-            JOIN days d ON d.idx = f.k / c.cap
-            WHERE d.day <= f.expires
+        ), judged AS (
+            SELECT f.*, CASE WHEN d.day IS NOT NULL AND d.day <= f.expires THEN 1 ELSE 0 END AS fits
+            FROM first_pass f JOIN caps c ON c.advisor = f.advisor LEFT JOIN days d ON d.idx = f.k / c.cap
         ), second_pass AS (
-            SELECT calls.advisor, calls.customer,
-                   (ROW_NUMBER() OVER (PARTITION BY calls.advisor {order}) - 1) AS k
-            FROM calls JOIN fitting ON fitting.advisor = calls.advisor AND fitting.customer = calls.customer
+            SELECT calls.advisor, calls.customer, calls.fits,
+                   (ROW_NUMBER() OVER (PARTITION BY calls.advisor, calls.fits {order}) - 1) AS k
+            FROM judged AS calls
         ), plan AS (
-            SELECT calls.advisor, calls.customer, d2.day
-            FROM calls
-            LEFT JOIN second_pass s ON s.advisor = calls.advisor AND s.customer = calls.customer
-            LEFT JOIN caps c2 ON c2.advisor = s.advisor
-            LEFT JOIN days d2 ON d2.idx = s.k / c2.cap
+            SELECT s.advisor, s.customer, CASE WHEN s.fits = 1 THEN d.day END AS day
+            FROM second_pass s JOIN caps c ON c.advisor = s.advisor LEFT JOIN days d ON d.idx = s.k / c.cap
         )
     """
     params = [*days_params, *caps_params, *tiers, *stores, CareTask.Status.OPEN, Channel.CALL, day]
