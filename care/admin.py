@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from care.admin_forms import CareRuleForm, care_rule_form, param_field_names
 from care.messaging.models import MessagingProfile, Outbox
 from care.messaging.selectors import outbox_daily_counts
 from care.messaging.services import outbox_resend
@@ -50,16 +51,33 @@ class CareRuleAdmin(ScopedAdmin):
     list_editable = ["enabled"]
     search_fields = ["name", "message_template", "call_script"]
     readonly_fields = ["placeholders", "preview", "updated_at"]
-    fieldsets = (
-        (None, {"fields": ("dealership", "kind", "name", "enabled", "channel", "priority", "target_tiers")}),
-        (_("Timing"), {"fields": ("lead_days", "cadence_days", "expiry_days", "message_day_before")}),
-        (
-            _("Words"),
-            {"fields": ("message_template", "gateway_template_code", "call_script", "placeholders", "preview")},
-        ),
-        (_("Kind-specific parameters"), {"fields": ("params",)}),
-        (None, {"fields": ("updated_at",)}),
-    )
+    form = CareRuleForm
+
+    def _kind(self, request, obj) -> str:
+        """The kind whose parameters the page shows: the one posted; on the add
+        page the one in the address (``?kind=seasonal``); else the rule's."""
+        if request.method == "POST":
+            return request.POST.get("kind", "")
+        return obj.kind if obj is not None else request.GET.get("kind", "")
+
+    def get_fieldsets(self, request, obj=None):
+        names = param_field_names(self._kind(request, obj))
+        # A kind without declared parameters, or a read-only page: the JSON as stored.
+        fields = (*names, "params_kind") if names and self.has_change_permission(request, obj) else ("params",)
+        return (
+            (None, {"fields": ("dealership", "kind", "name", "enabled", "channel", "priority", "target_tiers")}),
+            (_("Timing"), {"fields": ("lead_days", "cadence_days", "expiry_days", "message_day_before")}),
+            (
+                _("Words"),
+                {"fields": ("message_template", "gateway_template_code", "call_script", "placeholders", "preview")},
+            ),
+            (_("Kind-specific parameters"), {"fields": fields}),
+            (None, {"fields": ("updated_at",)}),
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = care_rule_form(self._kind(request, obj))
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_queryset(self, request):
         # Group defaults (no dealership) are visible to every store's admin.
@@ -138,13 +156,23 @@ class CareTaskAdmin(ScopedAdmin):
         "created_on",
         "created_at",
         "closed_at",
+        # The status changes only through care_tasks_transition, with an event.
+        "status",
+        "outcome",
+        "planned_for",
+        "overflow",
     ]
-    fields = [*readonly_fields[:12], "status", "outcome", "assigned_to", "priority", "notes", *readonly_fields[12:]]
+    fields = [*readonly_fields[:12], *readonly_fields[-4:], "assigned_to", "priority", "notes", *readonly_fields[12:-4]]
     date_hierarchy = "due_date"
     show_full_result_count = False
 
     def has_add_permission(self, request):
         return False  # touches come from the rules
+
+    def save_model(self, request, obj, form, change):
+        # Only what the form changed: a full save() would write the status back too.
+        if form.changed_data:
+            obj.save(update_fields=form.changed_data)
 
 
 @admin.register(CareOptOut)

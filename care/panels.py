@@ -1,15 +1,35 @@
 """The care app's sections of the customer's page (see customers.panels)."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Prefetch, Value, When, prefetch_related_objects
+from django.utils.translation import gettext_lazy
 
 from care.messaging.selectors import customer_messages
-from care.touches.models import CareTask
+from care.touches.models import CareTask, CareTaskEvent
 from care.workspace.models import Contact
 from customers.panels import Panel, register
 
+# Who changed a touch when no person did: the engine's steps (``CareTaskEvent.job``).
+JOB_WORDS = {
+    "expire": gettext_lazy("morning run"),
+    "fulfilled": gettext_lazy("morning run"),
+    "supersede": gettext_lazy("morning run"),
+    "outbox": gettext_lazy("outbox"),
+    "weather_cancelled": gettext_lazy("weather warning"),
+    "arrived": gettext_lazy("arrival"),
+}
+
+
+def _history_line(event: CareTaskEvent) -> None:
+    """The words of one line of a touch's history, set on the event for the template."""
+    event.from_word = event.get_from_status_display()
+    event.to_word = event.get_to_status_display()
+    event.why = event.reason or event.get_outcome_display()
+    event.who = event.by.display_name if event.by else JOB_WORDS.get(event.job, event.job)
+
 
 def touches_context(*, customer, user) -> dict:
-    """Open touches first (soonest first), then the latest closed ones: one query."""
+    """Open touches first (soonest first), then the latest closed ones with
+    their history: one query, and one more for the closed touches' events."""
     is_open = Case(When(status=CareTask.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
     touches = list(
         CareTask.objects.filter(customer=customer)
@@ -18,9 +38,16 @@ def touches_context(*, customer, user) -> dict:
         .order_by("closed_last", "due_date", "-pk")[:60]
     )
     past = sorted((t for t in touches if t.status != CareTask.Status.OPEN), key=lambda t: t.closed_at or t.created_at)
+    past = list(reversed(past))[:20]
+    # Only closed touches have events (a touch moves from open, never back).
+    events = CareTaskEvent.objects.select_related("by").order_by("at", "pk")
+    prefetch_related_objects(past, Prefetch("events", queryset=events, to_attr="history"))
+    for touch in past:
+        for event in touch.history:
+            _history_line(event)
     return {
         "open_touches": [t for t in touches if t.status == CareTask.Status.OPEN],
-        "past_touches": list(reversed(past))[:20],
+        "past_touches": past,
     }
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from care.registry import kind_choices, spec_for
 from crm.models import Dealership
@@ -33,7 +34,8 @@ class CareRule(models.Model):
         help_text=_("Empty: the group default, used by every dealership without its own rule of this name."),
     )
     kind = models.CharField(_("kind"), max_length=24, choices=kind_choices)
-    name = models.CharField(_("name"), max_length=80)
+    # Not "name": in Chinese that reads as a person's name (姓名); a rule's is 名称.
+    name = models.CharField(_("rule name"), max_length=80)
     enabled = models.BooleanField(_("enabled"), default=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.CALL)
     lead_days = models.PositiveSmallIntegerField(
@@ -147,9 +149,9 @@ class CareTask(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        DONE = "done", _("Done")
-        CANCELLED = "cancelled", _("Cancelled")
+        OPEN = "open", pgettext_lazy("care touch status", "Open")
+        DONE = "done", pgettext_lazy("care touch status", "Done")
+        CANCELLED = "cancelled", pgettext_lazy("care touch status", "Cancelled")
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached")

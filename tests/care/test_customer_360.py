@@ -2,12 +2,17 @@
 and messages on one page at a fixed cost; editing the card and the cars."""
 
 import datetime
+import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from care.models import CareTask, Contact, Outbox
+from care.engine.services import care_tasks_expire
+from care.models import CareTask, Contact, Outbox, OutcomeCode
+from care.touches.services import care_tasks_transition
+from care.workspace.services import CallOutcome, care_call_log
 from customers.models import ConsentChange, Customer
 from tests.care.factories import CareRuleFactory
 from tests.customers.factories import CustomerFactory
@@ -70,8 +75,9 @@ def test_the_360_costs_the_same_queries_whatever_the_history(
 ):
     history(customer, advisor, size)
     client.force_login(advisor)
-    # As tests/crm/test_pages.py counts them: 12, whatever the history.
-    with django_assert_max_num_queries(12):
+    # As tests/crm/test_pages.py counts them (12, with no touches there), and one
+    # for the history of the closed touches: 13, whatever the history.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("次沟通") == size
@@ -131,3 +137,69 @@ def test_editing_a_vehicle(client, advisor, customer, other_dealership):
     assert client.get(reverse("vehicles:edit", args=[foreign.pk])).status_code == 404
     assert client.post(reverse("vehicles:edit", args=[foreign.pk]), data).status_code == 404
     assert Vehicle.objects.get(pk=foreign.pk).plate_number != "沪A99999"
+
+
+# --- Each closed touch's history -----------------------------------------------------------
+
+SH = ZoneInfo("Asia/Shanghai")
+FRIDAY = datetime.date(2026, 6, 5)
+NOW = datetime.datetime(2026, 6, 5, 10, 2, tzinfo=SH)
+
+
+def call_touch(customer, rule, due: datetime.date, *, expires: datetime.date | None = None) -> CareTask:
+    car = VehicleFactory(customer=customer)
+    return CareTask.objects.create(
+        dealership=customer.dealership,
+        customer=customer,
+        vehicle=car,
+        rule=rule,
+        kind=rule.kind,
+        channel="call",
+        occasion=f"{rule.kind}:{due}:{car.pk}",
+        event_date=due,
+        due_date=due,
+        expires_on=expires or due + datetime.timedelta(days=10),
+        created_on=due,
+        assigned_to=customer.advisor,
+    )
+
+
+def test_each_closed_touch_shows_its_history(client, advisor, customer):
+    advisor.last_name, advisor.first_name = "王", "芳"
+    advisor.save()
+    maintenance, insurance = CareRuleFactory(kind="maintenance"), CareRuleFactory(kind="insurance")
+    # One call about two reasons, logged at 10:02 as reached (the outcome code's label is the reason);
+    called = call_touch(customer, maintenance, FRIDAY)
+    call_touch(customer, insurance, FRIDAY + datetime.timedelta(days=3))
+    care_call_log(task=called, outcome=CallOutcome(code=OutcomeCode.objects.get(code="reached")), by=advisor, now=NOW)
+    # a touch the morning run expires (2026-05-20 is before 2026-06-01), and one still open.
+    call_touch(customer, maintenance, datetime.date(2026, 5, 10), expires=datetime.date(2026, 5, 20))
+    care_tasks_expire(day=datetime.date(2026, 6, 1))
+    call_touch(customer, insurance, FRIDAY + datetime.timedelta(days=30))
+
+    client.force_login(advisor)
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert page.count("<li><small>2026-06-05 10:02 待跟进 → 已完成 · 已沟通，无需跟进 · 王芳</small></li>") == 2
+    expired = re.findall(
+        r"<li><small>\d{4}-\d\d-\d\d \d\d:\d\d 待跟进 → 已取消 · 已过期 · 每日自动任务</small></li>", page
+    )
+    assert len(expired) == 1
+    assert page.count('<tr class="history">') == 3
+    # The open touch reads 待跟进 (the bare "Open" is a repair order's 在修).
+    assert '<tr class="open">' in page and "在修" not in page
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_the_touches_history_costs_one_query_whatever_its_length(
+    client, advisor, customer, size, django_assert_max_num_queries
+):
+    rule = CareRuleFactory(kind="maintenance")
+    for i in range(size):
+        task = call_touch(customer, rule, FRIDAY + datetime.timedelta(days=20 * i))
+        care_tasks_transition(
+            tasks=CareTask.objects.filter(pk=task.pk), to="done", outcome="reached", by=advisor, now=NOW
+        )
+    client.force_login(advisor)
+    with django_assert_max_num_queries(13):
+        response = client.get(reverse("customers:detail", args=[customer.pk]))
+    assert response.content.decode().count('<tr class="history">') == size

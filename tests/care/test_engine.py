@@ -8,9 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from care.engine.services import care_tasks_generate
-from care.registry import specs
 from care.models import CareOptOut, CareTask, OutcomeCode
-from care.registry import CareKind
+from care.registry import CareKind, specs
 from care.workspace.services import CallOutcome, care_call_log
 from demo.services import seed_demo
 from tests.care.conftest import add_reading, add_visit
