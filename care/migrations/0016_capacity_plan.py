@@ -51,10 +51,6 @@ class Migration(migrations.Migration):
             name='planned_for',
             field=models.DateField(blank=True, help_text="The day the morning plan put the call in its advisor's queue (calls only).", null=True, verbose_name='planned for'),
         ),
-        migrations.AddIndex(
-            model_name='caretask',
-            index=models.Index(fields=['assigned_to', 'status', 'planned_for'], name='caretask_plan'),
-        ),
         migrations.AddField(
             model_name='advisorabsence',
             name='user',

@@ -246,7 +246,6 @@ class CareTask(models.Model):
         ordering = ["due_date", "-priority", "pk"]
         indexes = [
             models.Index(fields=["assigned_to", "status", "due_date"], name="caretask_queue"),
-            models.Index(fields=["assigned_to", "status", "planned_for"], name="caretask_plan"),
             models.Index(fields=["dealership", "status", "due_date"], name="caretask_store_queue"),
             models.Index(fields=["status", "expires_on"], name="caretask_expiry"),
             models.Index(fields=["customer", "status"], name="caretask_customer_status"),

@@ -22,9 +22,10 @@ import logging
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from care.touches.models import CareTask, Channel
-from care.workspace.models import AdvisorAbsence, AdvisorCapacity, TaskReassignment
+from care.workspace.models import AdvisorAbsence, AdvisorCapacity, Contact, TaskReassignment
 from crm.calendar import working_days
 from crm.models import Dealership, User
 from customers.models import Customer
@@ -95,46 +96,67 @@ def _cover_absences(stores: list[int], day: datetime.date, report: PlanReport) -
         loads[to] += advisor.due
 
 
+def _calls_made(advisor_ids, day: datetime.date) -> dict[int, int]:
+    """Calls each advisor already logged on ``day``: a rerun at noon fills only what is left of the day."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = start + datetime.timedelta(days=1)
+    return dict(
+        Contact.objects.filter(
+            advisor_id__in=advisor_ids, channel=Contact.Channel.CALL, created_at__gte=start, created_at__lt=end
+        )
+        .values("advisor_id")
+        .annotate(n=Count("pk"))
+        .values_list("advisor_id", "n")
+    )
+
+
 def _values(rows: list[tuple]) -> tuple[str, list]:
     """``VALUES (%s, %s), …`` for a handful of constant rows (named as a CTE's columns)."""
     sql = ", ".join("(" + ", ".join(["%s"] * len(rows[0])) + ")" for _ in rows)
     return f"VALUES {sql}", [value for row in rows for value in row]
 
 
-def _plan_sql(stores: list[int], day: datetime.date, days: list[datetime.date], caps: dict[int, int]):
-    """The plan of every due call: (advisor, customer, day or NULL when it overflows)."""
+def _plan_sql(stores: list[int], day: datetime.date, days: list[datetime.date], caps: dict[int, tuple[int, int]]):
+    """The plan of every due call touch: (touch, day or NULL when its call overflows)."""
     tiers = [Customer.ValueTier.A, Customer.ValueTier.B, Customer.ValueTier.C, Customer.ValueTier.D]
     tier_rank = " ".join(f"WHEN %s THEN {rank}" for rank in range(len(tiers)))
     days_sql, days_params = _values(list(enumerate(days)))
-    caps_sql, caps_params = _values(sorted(caps.items()))
+    caps_sql, caps_params = _values([(pk, cap, left) for pk, (cap, left) in sorted(caps.items())])
+    # The slot of the k-th call: today while the advisor has calls left today
+    # (``first``), then ``cap`` a working day.
+    slot = "CASE WHEN {k} < c.first THEN 0 ELSE 1 + ({k} - c.first) / c.cap END"
     store_marks = ", ".join(["%s"] * len(stores))
-    order = "ORDER BY calls.expires, calls.tier_rank, calls.top DESC, calls.first_due, calls.customer"
+    order = "ORDER BY touches.expires, touches.tier_rank, touches.top DESC, touches.first_due, touches.customer"
     task, customer = CareTask._meta.db_table, Customer._meta.db_table
-    # Pass 1 finds the calls that cannot fit before they expire; pass 2 ranks
-    # the others again without them (a window partitioned by "fits", no join),
-    # so an overflowing call does not push a later one out.
+    # Per touch, with its call's figures from a window (a call is one advisor's
+    # customer), so the plan joins back to the touches by primary key: a join
+    # on (advisor, customer) nested-looped for minutes on fresh, unanalysed rows.
+    # Pass 1 numbers the calls and finds those that cannot fit before they
+    # expire; pass 2 numbers them again partitioned by "fits", so an
+    # overflowing call does not push a later one out.
     sql = f"""
-        WITH days(idx, day) AS ({days_sql}), caps(advisor, cap) AS ({caps_sql}), calls AS (
-            SELECT t.assigned_to_id AS advisor, t.customer_id AS customer, MIN(t.expires_on) AS expires,
-                   MAX(t.priority) AS top, MIN(t.due_date) AS first_due,
-                   MIN(CASE cu.value_tier {tier_rank} ELSE {len(tiers)} END) AS tier_rank
+        WITH days(idx, day) AS ({days_sql}), caps(advisor, cap, first) AS ({caps_sql}), touches AS (
+            SELECT t.id, t.assigned_to_id AS advisor, t.customer_id AS customer,
+                   MIN(t.expires_on) OVER call AS expires, MAX(t.priority) OVER call AS top,
+                   MIN(t.due_date) OVER call AS first_due,
+                   CASE cu.value_tier {tier_rank} ELSE {len(tiers)} END AS tier_rank
             FROM {task} t JOIN {customer} cu ON cu.id = t.customer_id
             WHERE t.dealership_id IN ({store_marks}) AND t.status = %s AND t.channel = %s
               AND t.due_date <= %s AND t.assigned_to_id IS NOT NULL
-            GROUP BY t.assigned_to_id, t.customer_id
+            WINDOW call AS (PARTITION BY t.assigned_to_id, t.customer_id)
         ), first_pass AS (
-            SELECT calls.*, (ROW_NUMBER() OVER (PARTITION BY calls.advisor {order}) - 1) AS k
-            FROM calls
+            SELECT touches.*, (DENSE_RANK() OVER (PARTITION BY touches.advisor {order}) - 1) AS k
+            FROM touches
         ), judged AS (
             SELECT f.*, CASE WHEN d.day IS NOT NULL AND d.day <= f.expires THEN 1 ELSE 0 END AS fits
-            FROM first_pass f JOIN caps c ON c.advisor = f.advisor LEFT JOIN days d ON d.idx = f.k / c.cap
+            FROM first_pass f JOIN caps c ON c.advisor = f.advisor LEFT JOIN days d ON d.idx = {slot.format(k="f.k")}
         ), second_pass AS (
-            SELECT calls.advisor, calls.customer, calls.fits,
-                   (ROW_NUMBER() OVER (PARTITION BY calls.advisor, calls.fits {order}) - 1) AS k
-            FROM judged AS calls
+            SELECT touches.id, touches.advisor, touches.fits,
+                   (DENSE_RANK() OVER (PARTITION BY touches.advisor, touches.fits {order}) - 1) AS k
+            FROM judged AS touches
         ), plan AS (
-            SELECT s.advisor, s.customer, CASE WHEN s.fits = 1 THEN d.day END AS day
-            FROM second_pass s JOIN caps c ON c.advisor = s.advisor LEFT JOIN days d ON d.idx = s.k / c.cap
+            SELECT s.id, CASE WHEN s.fits = 1 THEN d.day END AS day
+            FROM second_pass s JOIN caps c ON c.advisor = s.advisor LEFT JOIN days d ON d.idx = {slot.format(k="s.k")}
         )
     """
     params = [*days_params, *caps_params, *tiers, *stores, CareTask.Status.OPEN, Channel.CALL, day]
@@ -150,23 +172,29 @@ def care_plan_day(*, day: datetime.date) -> PlanReport:
     with transaction.atomic():
         _cover_absences(stores, day, report)
         advisors = list(
-            _due_calls(stores, day).exclude(assigned_to=None).values_list("assigned_to_id", flat=True).distinct()
+            _due_calls(stores, day)
+            .exclude(assigned_to=None)
+            .order_by()
+            .values_list("assigned_to_id", flat=True)
+            .distinct()
         )
         if not advisors:
             return report
-        caps = advisor_capacities(advisors)
+        done = _calls_made(advisors, day)
+        caps = {pk: (cap, max(cap - done.get(pk, 0), 0)) for pk, cap in advisor_capacities(advisors).items()}
         days = [day, *working_days(day + datetime.timedelta(days=1), settings.CRM_CARE_PLAN_DAYS)]
         plan_sql, params = _plan_sql(stores, day, days, caps)
         task = CareTask._meta.db_table
+        # Only the touches whose day changes are written: a rerun writes nothing.
+        distinct = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
         with connection.cursor() as cursor:
             # Every due call of the stores takes its planned day, or overflows.
             cursor.execute(
                 f"""{plan_sql}
                 UPDATE {task} SET planned_for = plan.day, overflow = (plan.day IS NULL)
-                FROM plan
-                WHERE {task}.assigned_to_id = plan.advisor AND {task}.customer_id = plan.customer
-                  AND {task}.status = %s AND {task}.channel = %s AND {task}.due_date <= %s""",
-                [*params, CareTask.Status.OPEN, Channel.CALL, day],
+                FROM plan WHERE {task}.id = plan.id
+                  AND ({task}.planned_for {distinct} plan.day OR {task}.overflow <> (plan.day IS NULL))""",
+                params,
             )
         counts = _due_calls(stores, day).aggregate(
             today=Count("customer_id", distinct=True, filter=Q(planned_for=day)),

@@ -79,7 +79,9 @@ def planned_by(day: datetime.date, *, user: User) -> Q:
     ``care.workspace.planning``), or, for a touch the morning plan has not seen
     yet (made during the day), due by then. An advisor does not get the calls
     that overflowed their plan; the manager sees and gives them out."""
-    planned = Q(planned_for__lte=day) | Q(planned_for__isnull=True, due_date__lte=day)
+    # A call is never planned before it is due, so the due date bounds both
+    # (and the queue's indexes on the due date keep answering).
+    planned = Q(due_date__lte=day) & (Q(planned_for__lte=day) | Q(planned_for__isnull=True))
     return planned & Q(overflow=False) if user.role == User.Role.ADVISOR else planned
 
 

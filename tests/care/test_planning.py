@@ -183,3 +183,22 @@ def test_the_backlog_costs_the_same_queries_at_any_size(client, manager, rules, 
     with django_assert_max_num_queries(8):
         response = client.get(reverse("care:backlog"))
     assert len(response.context["backlog"].rows) == size
+
+
+def test_a_rerun_during_the_day_fills_only_what_is_left_of_it(advisor, rules):
+    from django.utils import timezone
+
+    from care.models import Contact
+
+    AdvisorCapacity.objects.create(user=advisor, daily_calls=2)
+    today = timezone.localdate()
+    month = today + datetime.timedelta(days=30)
+    calls = [call(advisor, rules["maintenance"], tier="A", expires=month, due=today, priority=90 - i) for i in range(3)]
+    # One call already made today (logged at the queue).
+    Contact.objects.create(dealership=advisor.dealership, customer=calls[0].customer, advisor=advisor, channel="call")
+
+    care_plan_day(day=today)
+
+    planned_days = [planned(t)[0] for t in calls]
+    assert planned_days[0] == today
+    assert all(d > today for d in planned_days[1:])  # 2 a day, 1 made: room for one more today
