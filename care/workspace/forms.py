@@ -1,24 +1,26 @@
+import dataclasses
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from care.registry import CareKind
 from care.winback.models import WinbackReason
 from care.workspace.models import Contact, OutcomeCode
-from care.workspace.selectors import QueueFilters
+from care.workspace.selectors import QueueFilters, outcome_needs
 from customers.models import Customer
 from vehicles.models import Vehicle
 
-# Kinds that are worked by phone (message-only kinds never reach the queue).
-CALL_KINDS = [
-    (value, label)
-    for value, label in CareKind.choices
-    if value not in {CareKind.BIRTHDAY, CareKind.HOLIDAY, CareKind.WEATHER}
-]
+
+def call_kinds() -> list[tuple[str, str]]:
+    """Kinds that are worked by phone (message-only kinds never reach the queue),
+    read when a form is made, so a kind registered later is there too."""
+    message_only = {CareKind.BIRTHDAY, CareKind.HOLIDAY, CareKind.WEATHER}
+    return [("", _("All kinds")), *((value, label) for value, label in CareKind.choices if value not in message_only)]
 
 
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=50, required=False)
-    kind = forms.ChoiceField(label=_("kind"), choices=[("", _("All kinds")), *CALL_KINDS], required=False)
+    kind = forms.ChoiceField(label=_("kind"), choices=call_kinds, required=False)
     tier = forms.ChoiceField(
         label=_("value tier"), choices=[("", _("All tiers")), *Customer.ValueTier.choices], required=False
     )
@@ -49,9 +51,46 @@ class QueueFilterForm(forms.Form):
         )
 
 
+class OutcomeSelect(forms.Select):
+    """Each option names the fields its outcome needs (``data-needs``): the
+    panel's script shows just those; without it every field shows."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        code = getattr(value, "instance", None)  # ModelChoiceIteratorValue; None for the empty choice
+        if code is not None:
+            option["attrs"]["data-needs"] = " ".join(outcome_needs(code))
+        return option
+
+
+@dataclasses.dataclass(frozen=True)
+class NeededField:
+    """A field of the outcome form that only some outcomes need, with those outcomes."""
+
+    field: forms.BoundField
+    outcomes: list[OutcomeCode]
+
+    @property
+    def codes(self) -> str:
+        return " ".join(o.code for o in self.outcomes)
+
+    @property
+    def hint(self) -> str:
+        """The outcomes the field is for, e.g. "(for 已预约到店)": read when no script hides the others."""
+        if not self.outcomes:
+            return ""
+        return _("(for %(outcomes)s)") % {"outcomes": " / ".join(o.label for o in self.outcomes)}
+
+
 class OutcomeForm(forms.Form):
+    # Shown only for the outcomes that need them (``outcome_needs``), in this order.
+    NEEDED_FIELDS = ("appointment_at", "follow_up_on", "reason", "where", "why", "insurer")
+
     code = forms.ModelChoiceField(
-        label=_("Outcome"), queryset=OutcomeCode.objects.filter(active=True), empty_label=_("Choose the outcome")
+        label=_("Outcome"),
+        queryset=OutcomeCode.objects.filter(active=True),
+        empty_label=_("Choose the outcome"),
+        widget=OutcomeSelect,
     )
     appointment_at = forms.DateTimeField(
         label=_("Appointment"),
@@ -70,6 +109,14 @@ class OutcomeForm(forms.Form):
 
     def details(self) -> dict:
         return {key: self.cleaned_data.get(key, "") for key in ("reason", "where", "why", "insurer")}
+
+    def needed_fields(self, outcomes: list[OutcomeCode]) -> list[NeededField]:
+        """The fields only some outcomes need, each with the ``outcomes`` (the panel's) that need it."""
+        needs = {code.pk: outcome_needs(code) for code in outcomes}
+        return [
+            NeededField(field=self[name], outcomes=[o for o in outcomes if name in needs[o.pk]])
+            for name in self.NEEDED_FIELDS
+        ]
 
 
 class ReassignForm(forms.Form):

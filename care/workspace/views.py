@@ -7,22 +7,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import retarget
+from django_htmx.http import reswap, retarget
 
 from care.registry import CareKind
 from care.touches.models import CareTask
 from care.weather.selectors import weather_alerts_in_force
 from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm, WinbackSurveyForm
-from care.workspace.selectors import call_panel, care_queue, store_advisors
+from care.workspace.selectors import call_panel, care_backlog, care_queue, care_task_get_for_user, store_advisors
 from care.workspace.services import CallOutcome, care_call_group, care_call_log, care_contact_log, care_tasks_reassign
 from care.workspace.surveys import winback_survey_record, winback_survey_wanted
-from crm.tenancy import get_for_user_or_404, scope_for_user
+from crm.tenancy import scope_for_user
 from customers.selectors import customer_get_for_user
 
 
@@ -64,11 +64,13 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 def _panel_context(
     request: HttpRequest, task: CareTask, form: OutcomeForm | None = None, survey: WinbackSurveyForm | None = None
 ) -> dict:
-    group = care_call_group(task)
+    panel = call_panel(task=task, group=care_call_group(task))
+    form = form or OutcomeForm()
     return {
         "task": task,
-        "panel": call_panel(task=task, group=group),
-        "outcome_form": form or OutcomeForm(),
+        "panel": panel,
+        "outcome_form": form,
+        "needed_fields": form.needed_fields(panel.outcomes),
         "survey_form": survey or WinbackSurveyForm(),
         "next": request.GET.get("next") or request.POST.get("next", ""),
     }
@@ -77,7 +79,7 @@ def _panel_context(
 @login_required
 @require_GET
 def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_for_user_or_404(CareTask.objects.select_related("customer"), request.user, pk=pk)
+    task = care_task_get_for_user(user=request.user, pk=pk)
     template = "care/workspace/_panel.html" if request.htmx else "care/workspace/panel_page.html"
     return render(request, template, _panel_context(request, task))
 
@@ -85,7 +87,7 @@ def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_for_user_or_404(CareTask.objects.select_related("customer"), request.user, pk=pk)
+    task = care_task_get_for_user(user=request.user, pk=pk)
     form = OutcomeForm(request.POST)
     # The panel asked the win-back survey when a win-back reason is on the call.
     has_winback = care_call_group(task).filter(kind=CareKind.WINBACK).exists()
@@ -116,7 +118,8 @@ def log_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
             return _back_to_queue(request)
     if request.htmx:
         response = render(request, "care/workspace/_panel.html", _panel_context(request, task, form, survey))
-        return retarget(response, "#call-panel")
+        # Into the panel, not over it: the form's own swap (outerHTML of #workspace) would drop #call-panel.
+        return reswap(retarget(response, "#call-panel"), "innerHTML")
     return render(request, "care/workspace/panel_page.html", _panel_context(request, task, form, survey), status=400)
 
 
@@ -186,3 +189,15 @@ def contact_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("customers:detail", pk=customer.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "care/workspace/contact_form.html", {"customer": customer, "form": form}, status=status)
+
+
+@login_required
+@require_GET
+def backlog_view(request: HttpRequest) -> HttpResponse:
+    """For managers: each advisor's capacity and the calls planned for the coming
+    working days (loaded beside the queue, so the queue keeps its queries)."""
+    if not _is_manager(request.user):
+        raise Http404
+    backlog = care_backlog(user=request.user, day=timezone.localdate())
+    template = "care/workspace/_backlog.html" if request.htmx else "care/workspace/backlog_page.html"
+    return render(request, template, {"backlog": backlog})

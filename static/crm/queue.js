@@ -1,6 +1,6 @@
 // Keyboard for the care queue: j / k (or arrows) move between calls, Enter or o
 // opens the call panel, l jumps to the outcome, Esc returns to the list.
-// The outcome form shows only the fields the chosen outcome needs.
+// The outcome form shows only the fields the chosen outcome needs (also on the panel's own page).
 (function () {
   "use strict";
   function rows() { return Array.from(document.querySelectorAll("#queue-list .queue-row")); }
@@ -27,21 +27,23 @@
     else if (e.key === "l") { const code = document.querySelector("#call-panel select[name=code]"); if (code) { code.focus(); e.preventDefault(); } }
     else if (e.key === "Escape") { move(0); }
   });
+  // Each outcome option names the fields it needs (data-needs); each such field
+  // sits in a [data-needed-by] block. Without this script every block shows,
+  // labelled with the outcomes it is for; the server checks either way.
   function fitOutcome(form) {
     const select = form.querySelector("select[name=code]");
     if (!select) return;
-    const info = form.querySelector('.outcome-help [data-code="' + select.value + '"]');
-    const action = info ? info.dataset.action : "";
-    const asks = info && info.dataset.asks ? info.dataset.asks.split(",") : [];
-    form.querySelectorAll(".when").forEach((el) => { el.hidden = !el.classList.contains("when-" + action); });
-    form.querySelectorAll(".ask").forEach((el) => { el.hidden = !asks.some((a) => el.classList.contains("ask-" + a)); });
+    const option = select.options[select.selectedIndex];
+    const needs = option && option.dataset.needs ? option.dataset.needs.split(" ") : [];
+    form.querySelectorAll("[data-needed-by]").forEach((el) => { el.hidden = !needs.includes(el.dataset.field); });
+    form.querySelectorAll(".needs-hint").forEach((el) => { el.hidden = true; });
   }
+  function fitAll() { document.querySelectorAll("form.outcome").forEach(fitOutcome); }
   document.addEventListener("change", function (e) {
     if (e.target.matches("form.outcome select[name=code]")) fitOutcome(e.target.form);
   });
-  document.addEventListener("htmx:afterSwap", function () {
-    document.querySelectorAll("form.outcome").forEach(fitOutcome);
-  });
+  document.addEventListener("htmx:afterSwap", fitAll);
+  fitAll();  // a deferred script runs once the page is parsed: the panel page has its form already
   // A click on a row marks it as the current one, for j / k afterwards.
   document.addEventListener("click", function (e) {
     const row = e.target.closest && e.target.closest(".queue-row");

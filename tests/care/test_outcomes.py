@@ -294,3 +294,138 @@ def test_log_an_ad_hoc_contact_from_the_customer_page(client, advisor, customer,
     assert Contact.objects.get().notes == "到店看新车"
     stranger = CustomerFactory(dealership=other_dealership)
     assert client.get(reverse("care:contact-new", args=[stranger.pk])).status_code == 404
+
+
+# --- Whose call it is -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def colleague(dealership):
+    return UserFactory(username="colleague", dealership=dealership)
+
+
+def test_an_advisor_can_neither_open_nor_log_a_colleagues_call(client, advisor, colleague, customer, rule):
+    theirs = today_touch(customer, colleague, rule)
+    client.force_login(advisor)
+    assert client.get(reverse("care:panel", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("care:panel", args=[theirs.pk]), HTTP_HX_REQUEST="true").status_code == 404
+    log = client.post(reverse("care:log", args=[theirs.pk]), {"code": code("reached").pk, "notes": "不是我的"})
+    assert log.status_code == 404
+    assert not Contact.objects.exists()
+    assert CareTask.objects.get(pk=theirs.pk).status == "open"
+
+
+def test_the_stores_manager_opens_and_logs_an_advisors_call(client, manager, advisor, customer, rule):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(manager)
+    assert client.get(reverse("care:panel", args=[task.pk])).status_code == 200
+    response = client.post(reverse("care:log", args=[task.pk]), {"code": code("reached").pk, "notes": "店长代打"})
+    assert response.status_code == 302
+    contact = Contact.objects.get()
+    assert (contact.advisor, contact.notes) == (manager, "店长代打")
+    assert CareTask.objects.get(pk=task.pk).status == "done"
+
+
+def test_a_manager_of_another_store_cannot_open_or_log_the_call(client, other_manager, advisor, customer, rule):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(other_manager)
+    assert client.get(reverse("care:panel", args=[task.pk])).status_code == 404
+    assert client.post(reverse("care:log", args=[task.pk]), {"code": code("reached").pk}).status_code == 404
+    assert not Contact.objects.exists()
+    assert CareTask.objects.get(pk=task.pk).status == "open"
+
+
+def test_a_group_admin_opens_any_stores_call(client, group_admin, advisor, customer, rule):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(group_admin)
+    assert client.get(reverse("care:panel", args=[task.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["advisor", "colleague", "manager", "other_manager"])
+def test_fetching_a_call_for_a_user_is_one_query_allowed_or_not(
+    request, advisor, colleague, customer, rule, who, django_assert_num_queries
+):
+    from django.http import Http404
+
+    from care.workspace.selectors import care_task_get_for_user
+
+    task = today_touch(customer, advisor, rule)
+    user = request.getfixturevalue(who)
+    with django_assert_num_queries(1):
+        if who in {"advisor", "manager"}:
+            fetched = care_task_get_for_user(user=user, pk=task.pk)
+            assert fetched == task and fetched.customer.name == "李雷"  # the customer came with it
+        else:
+            with pytest.raises(Http404):
+                care_task_get_for_user(user=user, pk=task.pk)
+
+
+# --- The fields an outcome needs --------------------------------------------------------------
+
+
+def needed_block(page: str, field: str) -> str:
+    """The panel's block for one of the fields only some outcomes need."""
+    start = page.index(f'data-field="{field}"')
+    return page[start : page.index("</div>", start)]
+
+
+def test_the_panel_marks_each_field_with_the_outcomes_that_need_it(client, advisor, customer, rule):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(advisor)
+    page = client.get(reverse("care:panel", args=[task.pk]), HTTP_HX_REQUEST="true").content.decode()
+    # The options say what they need, for the script …
+    assert f'value="{code("booked").pk}" data-needs="appointment_at"' in page
+    assert f'value="{code("insured_elsewhere").pk}" data-needs="insurer reason"' in page
+    assert f'value="{code("reached").pk}" data-needs=""' in page
+    # … and the fields which outcomes need them, for the script and for a reader without it.
+    assert 'data-field="appointment_at" data-needed-by="booked winback_returning"' in page
+    assert 'data-field="follow_up_on" data-needed-by="later"' in page
+    assert 'data-field="reason" data-needed-by="declined insured_elsewhere"' in page
+    assert 'data-field="where" data-needed-by="done_elsewhere"' in page
+    assert "（选“已预约到店 / 客户愿意回厂（已预约）”时填写）" in needed_block(page, "appointment_at")
+    assert 'name="insurer"' in needed_block(page, "insurer")
+    assert "（选“已在别处续保”时填写）" in needed_block(page, "insurer")
+    # Not hidden by the server: without JavaScript every field shows.
+    assert " hidden" not in page.split('<form class="outcome"')[1].split("</form>")[0]
+    assert "<script" not in page  # a fragment brings no script: the queue page has it already
+    full = client.get(reverse("care:panel", args=[task.pk])).content.decode()
+    assert '<script src="/static/crm/queue.js" defer></script>' in full  # the panel's own page loads it
+
+
+def test_a_plain_form_post_with_every_field_logs_what_the_outcome_asks(client, advisor, customer, rule):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(advisor)
+    # What a browser without JavaScript sends: every field of the form, most of them empty.
+    data = {
+        "code": code("done_elsewhere").pk,
+        "appointment_at": "",
+        "follow_up_on": "",
+        "reason": "",
+        "where": "路边快修店",
+        "why": "离家近",
+        "insurer": "",
+        "notes": "",
+        "next": "",
+    }
+    response = client.post(reverse("care:log", args=[task.pk]), data)
+    assert response.status_code == 302
+    assert Contact.objects.get().details == {"where": "路边快修店", "why": "离家近"}
+    assert CareTask.objects.get(pk=task.pk).outcome == "done_elsewhere"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_what_an_outcome_needs_is_an_error_next_to_its_field(client, advisor, customer, rule, htmx):
+    task = today_touch(customer, advisor, rule)
+    client.force_login(advisor)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    data = {"code": code("booked").pk, "appointment_at": "2020-01-01T09:00", "reason": ""}
+    page = client.post(reverse("care:log", args=[task.pk]), data, **headers).content.decode()
+    assert "预约时间必须晚于现在。" in needed_block(page, "appointment_at")
+    assert "errorlist" not in needed_block(page, "reason")
+    data = {"code": code("declined").pk, "reason": "  "}
+    response = client.post(reverse("care:log", args=[task.pk]), data, **headers)
+    assert 'class="errorlist' in needed_block(response.content.decode(), "reason")
+    assert response.status_code == (200 if htmx else 400)
+    if htmx:  # into the panel, which stays for the next call
+        assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#call-panel", "innerHTML")
+    assert not Contact.objects.exists()

@@ -4,6 +4,8 @@ pagination, the call panel, and the fixed cost of both pages."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -205,3 +207,17 @@ def test_the_panel_costs_the_same_queries_whatever_the_history(
     client.force_login(advisor)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("care:panel", args=[first.pk]), HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_the_panel_costs_a_manager_what_it_costs_the_advisor(client, advisor, manager, customer, rules):
+    first = touch(customer, advisor, rules["maintenance"])
+    url = reverse("care:panel", args=[first.pk])
+    counts = {}
+    for user in (advisor, manager):
+        client.force_login(user)
+        client.get(url, HTTP_HX_REQUEST="true")  # the session is warm for both
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+        counts[user.role] = len(queries)
+    # Whose call it is sits in the task's own query: no query for the permission.
+    assert counts["advisor"] == counts["manager"]
