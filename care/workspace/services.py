@@ -27,10 +27,12 @@ DETAIL_FIELDS = ("reason", "where", "why", "insurer")
 
 
 def care_call_group(task: CareTask) -> QuerySet[CareTask]:
-    """The open call touches one call works: the customer's, due within the merge window of ``task``."""
+    """The open call touches one call works: the customer's, of the same advisor
+    (an advisor closes only their own calls), due within the merge window of ``task``."""
     window = datetime.timedelta(days=settings.CRM_CARE_MERGE_WINDOW_DAYS)
     return CareTask.objects.filter(
         customer_id=task.customer_id,
+        assigned_to_id=task.assigned_to_id,
         status=CareTask.Status.OPEN,
         channel=Channel.CALL,
         due_date__gte=task.due_date - window + datetime.timedelta(days=1),

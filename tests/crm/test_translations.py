@@ -9,7 +9,7 @@ from django.conf import settings
 PO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 
-_ENTRY = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$')
+_ENTRY = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$')
 
 
 def read_po(path: Path) -> list[dict]:
@@ -47,6 +47,10 @@ def test_compiled_catalogue_matches_the_po_file():
     for entry in read_po(PO):
         if "msgid_plural" in entry:
             continue
-        msgid = entry["msgid"].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
-        expected = entry["msgstr"].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
-        assert catalogue.gettext(msgid) == expected, "run `make messages`: the .mo file is stale"
+        def text(key: str, entry=entry) -> str:
+            return entry[key].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+
+        msgid, expected = text("msgid"), text("msgstr")
+        # An entry with a context (pgettext) is looked up with it.
+        found = catalogue.pgettext(text("msgctxt"), msgid) if "msgctxt" in entry else catalogue.gettext(msgid)
+        assert found == expected, "run `make messages`: the .mo file is stale"
