@@ -16,8 +16,6 @@ class CustomerStats(models.Model):
     paid_visits = models.PositiveIntegerField(_("paid visits in the window"), default=0)
     paid_spend = models.DecimalField(_("paid spend in the window"), max_digits=12, decimal_places=2, default=0)
     total_spend = models.DecimalField(_("spend in the window"), max_digits=12, decimal_places=2, default=0)
-    recent_visits = models.PositiveIntegerField(_("visits, last 6 months"), default=0)
-    earlier_visits = models.PositiveIntegerField(_("visits, the 6 months before"), default=0)
     last_visit_at = models.DateTimeField(_("last visit"), null=True)
     last_visit_on = models.DateField(_("last visit (local date)"), null=True)
     first_visit_at = models.DateTimeField(_("first visit"), null=True)
@@ -29,6 +27,12 @@ class CustomerStats(models.Model):
         _("churn state"), max_length=10, choices=Customer.ChurnState.choices, default="active"
     )
     confirm_by_call = models.BooleanField(_("confirm by call"), default=False)
+    # The early warning: the customer's usual gap between visits (the median of the last
+    # gaps, NULL with too few visits), the days since the last visit, and what they decide.
+    usual_gap_days = models.PositiveIntegerField(_("usual days between visits"), null=True)
+    days_since_visit = models.PositiveIntegerField(_("days since the last visit"), null=True)
+    watch_visit_rate = models.BooleanField(_("watch: visits falling behind"), default=False)
+    watch_tier_down = models.BooleanField(_("watch: if the tier went down"), default=False)
 
     dealership_path = "customer__dealership"
 

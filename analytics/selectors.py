@@ -28,8 +28,8 @@ from crm.tenancy import dealership_lookup, scope_for_user
 from customers.models import ChurnEvent, Customer, TierSnapshot
 from vehicles.models import Vehicle
 
-TIERS = ("A", "B", "C", "D")
-CHURN_STATES = ("active", "at_risk", "lost")
+TIERS = tuple(Customer.ValueTier.values)
+CHURN_STATES = tuple(Customer.ChurnState.values)
 # The row of customers without a snapshot the month before.
 NEW = "new"
 WATCH_LIST_SIZE = 50
@@ -66,12 +66,6 @@ class AgeBand:
     ]
     # Upper bound in years of each band but the last (a car exactly 3 years old is still "0-3").
     bounds = [(IN_WARRANTY, 3), (MIDDLE, 5)]
-
-
-WATCH_REASONS = {
-    "tier_down": _("Tier went down"),
-    "visit_rate": _("Visits slowed down"),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,7 +371,3 @@ def watch_list(*, user, filters: AnalyticsFilters) -> QuerySet[Customer]:
         .select_related("advisor")
         .order_by(F("watch_since").desc(nulls_last=True), "-pk")[:WATCH_LIST_SIZE]
     )
-
-
-def watch_reason_label(code: str) -> str:
-    return str(WATCH_REASONS.get(code, code))

@@ -30,10 +30,10 @@ from analytics.selectors import (
     tier_distribution,
     tier_movement,
     watch_list,
-    watch_reason_label,
 )
 from care.models import WinbackReason
 from customers.models import Customer
+from customers.selectors import customer_watch_text
 
 # Characters that make a spreadsheet read a cell as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -169,10 +169,7 @@ def _watch_table(*, user, filters: AnalyticsFilters, today: datetime.date) -> Ta
         name="watch",
         title=_("Watch list"),
         header=[_("name"), _("value tier"), _("Reason"), _("Since"), _("advisor")],
-        rows=[
-            [c.name, c.value_tier, watch_reason_label(c.watch_reason), c.watch_since, str(c.advisor or "")]
-            for c in customers
-        ],
+        rows=[[c.name, c.value_tier, customer_watch_text(c), c.watch_since, str(c.advisor or "")] for c in customers],
         links=[reverse("customers:detail", args=[c.pk]) for c in customers],
         note=_("Customers flagged by the nightly recompute, newest first (at most 50)."),
         numeric=False,

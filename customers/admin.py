@@ -7,6 +7,7 @@ from crm.fields import id_number_digest
 from crm.validators import normalize_id_number
 from customers.forms import CustomerAdminForm
 from customers.models import ConsentChange, Customer, TierChange, TierPolicy
+from customers.selectors import customer_watch_text
 from customers.services import customer_tier_pin
 
 
@@ -48,6 +49,7 @@ class CustomerAdmin(ScopedAdmin):
         "churn_confirm_by_call",
         "watch_reason",
         "watch_since",
+        "watch_figures",
         "last_visit_date",
         "created_at",
         "updated_at",
@@ -96,6 +98,7 @@ class CustomerAdmin(ScopedAdmin):
                     "tier_score",
                     ("churn_state", "churn_confirm_by_call"),
                     ("watch_reason", "watch_since"),
+                    "watch_figures",
                     "last_visit_date",
                     "status",
                 )
@@ -108,6 +111,10 @@ class CustomerAdmin(ScopedAdmin):
         (None, {"fields": ("created_at", "updated_at")}),
     )
     autocomplete_fields = ["referred_by"]
+
+    @admin.display(description=_("why watched"))
+    def watch_figures(self, obj: Customer) -> str:
+        return customer_watch_text(obj) or "—"
 
     def save_model(self, request, obj, form, change):
         pin_changed = change and {"value_tier", "tier_pinned", "tier_pin_reason"} & set(form.changed_data)
@@ -196,6 +203,7 @@ class TierPolicyAdmin(ScopedAdmin):
         ),
         (_("Tiers"), {"fields": ("a_min_score", "a_min_visits", "a_min_paid_share", "c_visit_cycle_months")}),
         (_("Churn"), {"fields": ("at_risk_months", "lost_months")}),
+        (_("Early warning"), {"fields": ("watch_gap_factor", "watch_min_visits")}),
     )
 
     def get_queryset(self, request):

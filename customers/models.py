@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -67,6 +69,14 @@ class Customer(models.Model):
         MOVED = "moved", _("Moved away")
         DECEASED = "deceased", _("Deceased")
 
+    class WatchReason(models.TextChoices):
+        """Why a customer is on the watch list (an early-warning call): the
+        nightly tier recompute sets the first two, with their figures."""
+
+        TIER_DOWN = "tier_down", _("Tier went down")
+        VISIT_RATE = "visit_rate", _("Visits slowed down")
+        COMPLAINT = "complaint", _("A tier-A customer complained")
+
     dealership = models.ForeignKey(
         Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="customers"
     )
@@ -131,8 +141,16 @@ class Customer(models.Model):
         default=False,
         help_text=_("Long since the last visit, but the car has not driven a service interval yet."),
     )
-    watch_reason = models.CharField(_("on the watch list for"), max_length=20, blank=True)
+    watch_reason = models.CharField(_("on the watch list for"), max_length=20, choices=WatchReason.choices, blank=True)
     watch_since = models.DateField(_("watched since"), null=True, blank=True)
+    # The figures behind the watch, as of ``watch_since`` (customers.selectors.customer_watch_text
+    # words them). Visit rate: the usual gap between visits, and the days since the last one.
+    watch_usual_days = models.PositiveIntegerField(_("usual days between visits"), null=True, blank=True)
+    watch_days_since = models.PositiveIntegerField(_("days since the last visit"), null=True, blank=True)
+    watch_last_visit = models.DateField(_("last visit when watched"), null=True, blank=True)
+    # Tier down: from which tier to which.
+    watch_from_tier = models.CharField(_("tier before"), max_length=1, choices=ValueTier.choices, blank=True)
+    watch_to_tier = models.CharField(_("tier after"), max_length=1, choices=ValueTier.choices, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # Observations gathered at contacts (seed 001 "观察信息").
     traits = models.TextField(_("traits"), blank=True)
@@ -275,6 +293,19 @@ class TierPolicy(models.Model):
     # Churn.
     at_risk_months = models.PositiveSmallIntegerField(_("at risk after (months without a visit)"), default=6)
     lost_months = models.PositiveSmallIntegerField(_("lost after (months without a visit)"), default=12)
+    # Early warning: visits falling behind the customer's own rhythm.
+    watch_gap_factor = models.DecimalField(
+        _("visit rate: watch after (× the usual gap)"),
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal("1.5"),
+        help_text=_("Watched when the days since the last visit exceed this many times the median gap between visits."),
+    )
+    watch_min_visits = models.PositiveSmallIntegerField(
+        _("visit rate: visits needed"),
+        default=3,
+        help_text=_("Customers with fewer visits have no usual gap yet and are not watched for their visit rate."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     dealership_path = "dealership"
@@ -291,6 +322,9 @@ class TierPolicy(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(a_min_paid_share__lte=100), name="tier_policy_share_percent"),
             models.CheckConstraint(condition=models.Q(window_months__gt=0), name="tier_policy_window_positive"),
+            models.CheckConstraint(condition=models.Q(watch_gap_factor__gte=1), name="tier_policy_watch_factor_min"),
+            # A usual gap needs two gaps at least.
+            models.CheckConstraint(condition=models.Q(watch_min_visits__gte=3), name="tier_policy_watch_visits_min"),
         ]
 
     def __str__(self) -> str:

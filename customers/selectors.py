@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from crm.tenancy import get_for_user_or_404, scope_for_user
 from crm.validators import PLATE_PROVINCES, normalize_plate, normalize_vin
@@ -56,3 +57,38 @@ def customer_get_for_user(*, user, pk: int) -> Customer:
         "vehicles__model",
     )
     return get_for_user_or_404(qs, user, pk=pk)
+
+
+def customer_watch_text(customer: Customer) -> str:
+    """Why ``customer`` is on the watch list, with the figures it was put there on, in the
+    active language: "Visits slowed down: usually every 118 days; 205 days since 2026-05-12",
+    "Tier went down: A → B on 2026-12-01". Just the reason when it has no figures (set by
+    hand, or another kind of watch); "" when the customer is not watched.
+
+    Reads ``watch_reason``, ``watch_since``, ``watch_usual_days``, ``watch_days_since``,
+    ``watch_last_visit``, ``watch_from_tier`` and ``watch_to_tier`` (no query)."""
+    if not customer.watch_reason:
+        return ""
+    reason = Customer.WatchReason
+    label = str(dict(reason.choices).get(customer.watch_reason, customer.watch_reason))
+    figures = ""
+    if (
+        customer.watch_reason == reason.VISIT_RATE
+        and customer.watch_usual_days is not None
+        and customer.watch_days_since is not None
+        and customer.watch_last_visit is not None
+    ):
+        figures = _("usually every %(usual)d days; %(days)d days since %(last)s") % {
+            "usual": customer.watch_usual_days,
+            "days": customer.watch_days_since,
+            "last": customer.watch_last_visit.isoformat(),
+        }
+    elif customer.watch_reason == reason.TIER_DOWN and customer.watch_from_tier and customer.watch_to_tier:
+        figures = _("%(before)s → %(after)s on %(day)s") % {
+            "before": customer.watch_from_tier,
+            "after": customer.watch_to_tier,
+            "day": customer.watch_since.isoformat() if customer.watch_since else "—",
+        }
+    if not figures:
+        return label
+    return _("%(reason)s: %(figures)s") % {"reason": label, "figures": figures}

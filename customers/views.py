@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerEditForm, CustomerSearchForm
 from customers.models import Customer
 from customers.panels import panels_for
-from customers.selectors import CustomerFilters, customer_get_for_user, customer_list
+from customers.selectors import CustomerFilters, customer_get_for_user, customer_list, customer_watch_text
 from customers.services import customer_save
 
 PAGE_SIZE = 50
@@ -53,6 +53,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "vehicles": customer.vehicles.all(),
             "repair_orders": repair_orders,
             "tier_changes": customer.tier_changes.select_related("by")[:12],
+            "watch_text": customer_watch_text(customer),
             "panels": [
                 render_to_string(panel.template, {**context, "customer": customer}, request=request)
                 for panel, context in panels_for(customer=customer, user=request.user)

@@ -4,6 +4,12 @@ Everything is drawn from one ``random.Random(seed)`` and dated relative to
 ``today``, so the same seed and day give the same data. Rows are built in
 Python and written with ``bulk_create`` in batches, never a query per row
 (``bench/seed_demo.py`` measures 10,000 customers).
+
+Tiers and churn states are not the generator's to decide: the nightly
+recompute (``analytics.services.tiers_recompute``) works them out from the
+history, with the tier policy's thresholds. It runs on the first of each of
+the last ``HISTORY_MONTHS`` months, then on ``today``, so the month-on-month
+movement, the churn funnel and the tier history have a year to show.
 """
 
 import contextlib
@@ -24,15 +30,20 @@ from django.db.models import Q
 from django.utils import timezone
 from lunar_python import LunarYear, Solar
 
+from analytics.services import tiers_recompute
+from care.kinds.inspection import inspection_due_on_or_after
 from care.models import MessagingProfile, WeatherLocation
 from crm.models import Dealership, User
 from crm.validators import id_number_check_digit, vin_check_digit
-from customers.models import Customer
+from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
 from demo import data
 from service.models import Appointment, RepairLine, RepairOrder
+from service.services import vehicle_service_stats_refresh
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
 BATCH_SIZE = 2000
+# Months of tier snapshots, tier changes and churn events before today's.
+HISTORY_MONTHS = 12
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +57,10 @@ class SeedSummary:
     repair_lines: int
     mileage_readings: int
     appointments: int
+    tier_snapshots: int
+    tier_changes: int
+    churn_events: int
+    watched: int
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -53,11 +68,11 @@ class SeedSummary:
 
 @dataclasses.dataclass(frozen=True)
 class Behaviour:
-    """How a customer uses the store over the car's life (seed 001 §三 tiers, seed 003 churn)."""
+    """How a customer uses the store over the car's life (seed 001 §三 tiers, seed 003 churn):
+    the tier and churn state follow from it through the recompute."""
 
     name: str
     weight: int
-    tier: str
     car_age_days: tuple[int, int]
     # Days between visits, and how long ago the last visit was.
     gap_days: tuple[int, int]
@@ -68,14 +83,13 @@ OLDEST_CAR_YEARS = 8
 _OLDEST = OLDEST_CAR_YEARS * 365
 # Loyal customers come back every 3–6 months (seed 003: about 4.5 on average);
 # marginal and lost ones came less often even before they stopped.
-LOYAL = Behaviour("loyal", 35, Customer.ValueTier.A, (370, _OLDEST), (90, 180), (1, 115))
-DRIFTING = Behaviour("drifting", 25, Customer.ValueTier.C, (560, _OLDEST), (150, 300), (190, 350))
-LOST = Behaviour("lost", 25, Customer.ValueTier.D, (760, _OLDEST), (180, 360), (380, 1100))
-NEW = Behaviour("new", 15, Customer.ValueTier.B, (10, 355), (0, 0), (0, 0))
+LOYAL = Behaviour("loyal", 35, (370, _OLDEST), (90, 180), (1, 115))
+DRIFTING = Behaviour("drifting", 25, (560, _OLDEST), (150, 300), (190, 350))
+LOST = Behaviour("lost", 25, (760, _OLDEST), (180, 360), (380, 1100))
+NEW = Behaviour("new", 15, (10, 355), (0, 0), (0, 0))
 BEHAVIOURS = (LOYAL, DRIFTING, LOST, NEW)
-
-# A loyal customer spending less than this a year is still an opportunity (B), not yet an A.
-TIER_A_MIN_YEARLY_SPEND = Decimal("1500")
+# A customer without a visit or a car bought here came to us this long before today (a lead).
+LEAD_DAYS = 30
 NEW_ENERGY = (VehicleModel.Energy.ELECTRIC, VehicleModel.Energy.PLUGIN)
 PAYERS = {
     RepairOrder.Kind.ACCIDENT: RepairOrder.Payer.INSURER,
@@ -101,7 +115,8 @@ def demo_data_exists() -> bool:
 
 
 def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary:
-    """Create the demo dealer group with ``customers`` customers and their history.
+    """Create the demo dealer group with ``customers`` customers and their history, then
+    what the nightly jobs make of it: each car's km per day, and a year of tier recomputes.
 
     Precondition: ``demo_data_exists()`` is false (call ``demo_reset`` first).
     Vehicle models are got-or-created by (brand, name), so a catalogue an admin
@@ -117,7 +132,30 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
         builder.add_appointments()
         builder.insert()
         _messaging_and_weather(builder.stores)
+        # What the nightly jobs derive from the history: each car's km per day and
+        # last maintenance (which the recompute reads), then tiers and churn states.
+        vehicle_service_stats_refresh(full=True)
+        _tier_history(today=today)
     return builder.summary()
+
+
+def _tier_history(*, today: datetime.date) -> None:
+    """Run the nightly recompute as it would have run over the last months:
+    on the first of each, then today.
+
+    The recompute counts every customer in the table; on a day before a
+    customer came to us (``created_at``), the run only scored an empty record
+    (tier B, active): that month's snapshot row and the score are taken back,
+    so that the customer is new when they come, with no tier on record."""
+    first = today.replace(day=1)
+    for months in range(HISTORY_MONTHS, 0, -1):
+        day = first - relativedelta(months=months)
+        tiers_recompute(day=day)
+        day_after = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+        not_yet = Customer.objects.filter(created_at__gte=day_after)
+        TierSnapshot.objects.filter(month=day, customer__in=not_yet).delete()
+        not_yet.update(tier_score=None)
+    tiers_recompute(day=today)
 
 
 def _messaging_and_weather(stores) -> None:
@@ -185,30 +223,9 @@ def next_anniversary(day: datetime.date, *, after: datetime.date) -> datetime.da
 
 
 def inspection_due(purchase: datetime.date, usage: str, *, today: datetime.date) -> datetime.date:
-    """The next annual inspection (年检) under the 2022 rules.
-
-    Operating (commercial) cars go every year for five years, then every six
-    months. Private and official small cars are exempt from on-site checks
-    until year 6, then go in year 10 and yearly after that.
-    """
-    if usage == Vehicle.Usage.COMMERCIAL:
-        months = 12
-        while (due := purchase + relativedelta(months=months)) <= today:
-            months += 12 if months < 60 else 6
-        return due
-    years = 6
-    while (due := purchase + relativedelta(years=years)) <= today:
-        years = 10 if years < 10 else years + 1
-    return due
-
-
-def churn_state(last_visit: datetime.date | None, *, today: datetime.date) -> str:
-    """At risk after 6 months without a visit, lost after 12 (seed 003)."""
-    if last_visit is None or last_visit >= today - relativedelta(months=6):
-        return Customer.ChurnState.ACTIVE
-    if last_visit >= today - relativedelta(months=12):
-        return Customer.ChurnState.AT_RISK
-    return Customer.ChurnState.LOST
+    """The next annual inspection (年检) strictly after ``today``, on the care engine's
+    default schedule (``care.kinds.inspection``: one rule for the demo and the engine)."""
+    return inspection_due_on_or_after(purchase, usage, today + datetime.timedelta(days=1))
 
 
 @contextlib.contextmanager
@@ -310,6 +327,8 @@ class _Builder:
         self.readings = _Table(MileageReading, "vehicle_id")
         self.appointments = _Table(Appointment, "customer_id", "vehicle_id")
         self.loyal: list[tuple[Customer, Vehicle, _Store]] = []
+        # When each customer came to us: ``created_at`` is set on insert, so it is updated after.
+        self.customer_since: list[tuple[Customer, datetime.datetime]] = []
         self.phones: set[str] = set()
         self.id_numbers: set[str] = set()
         self.plates: set[str] = set()
@@ -423,7 +442,7 @@ class _Builder:
             car = self.new_car(customer, store, behaviour, sold_here=self.sold_here(customer.source, index))
             self.add_history(car, customer, store, behaviour)
             cars.append(car)
-        self.finish_customer(customer, behaviour, cars)
+        self.finish_customer(customer, cars)
         if behaviour is LOYAL:
             self.loyal.append((customer, cars[0].vehicle, store))
         if customer.source == Customer.Source.BOUGHT_HERE:
@@ -521,26 +540,19 @@ class _Builder:
         # Campaign leads mostly own a car from elsewhere; referrals mostly bought here.
         return self.rng.random() < (0.7 if source == Customer.Source.REFERRAL else 0.3)
 
-    def finish_customer(self, customer: Customer, behaviour: Behaviour, cars: list[_Car]) -> None:
+    def finish_customer(self, customer: Customer, cars: list[_Car]) -> None:
         visits = sorted({day for car in cars for day in car.visits})
-        orders = [order for car in cars for order in car.orders]
         customer.last_visit_date = visits[-1] if visits else None
-        customer.churn_state = churn_state(customer.last_visit_date, today=self.today)
-        customer.value_tier = self.value_tier(behaviour, orders, visits)
+        # With us since the first car bought here or the first visit, whichever came first.
+        starts = [c.vehicle.purchase_date for c in cars if c.vehicle.sold_here] + visits[:1]
+        since = min(starts) if starts else self.today - datetime.timedelta(days=LEAD_DAYS)
+        self.customer_since.append((customer, datetime.datetime(since.year, since.month, since.day, 8, tzinfo=self.tz)))
         if len(visits) >= 3:
             months = (visits[-1] - visits[0]).days / (len(visits) - 1) / 30.4
             customer.visit_pattern = f"平均约{months:.0f}个月回厂一次"
         if self.rng.random() < 0.7:
-            starts = [c.vehicle.purchase_date for c in cars if c.vehicle.sold_here] + visits[:1]
             customer.marketing_consent = True
             customer.marketing_consent_at = self.at(min(starts) if starts else self.days_ago(1, 30))
-
-    def value_tier(self, behaviour: Behaviour, orders: list[RepairOrder], visits: list[datetime.date]) -> str:
-        if behaviour is not LOYAL:
-            return behaviour.tier
-        paid = sum((o.total_amount for o in orders if o.payer == RepairOrder.Payer.CUSTOMER), Decimal(0))
-        years = max(1.0, (self.today - visits[0]).days / 365) if visits else 1.0
-        return Customer.ValueTier.A if paid / Decimal(years) >= TIER_A_MIN_YEARLY_SPEND else Customer.ValueTier.B
 
     # --- Vehicles ---------------------------------------------------------------------
 
@@ -866,6 +878,9 @@ class _Builder:
             self.appointments,
         ):
             table.insert()
+        for customer, since in self.customer_since:
+            customer.created_at = since
+        Customer.objects.bulk_update([c for c, _ in self.customer_since], ["created_at"], batch_size=BATCH_SIZE)
 
     def summary(self) -> SeedSummary:
         return SeedSummary(
@@ -878,4 +893,8 @@ class _Builder:
             repair_lines=len(self.repair_lines),
             mileage_readings=len(self.readings),
             appointments=len(self.appointments),
+            tier_snapshots=TierSnapshot.objects.count(),
+            tier_changes=TierChange.objects.count(),
+            churn_events=ChurnEvent.objects.count(),
+            watched=Customer.objects.exclude(watch_reason="").count(),
         )

@@ -31,6 +31,7 @@ past its month's end). The due date is then the first scheduled month ≥ ``m``.
 
 import datetime
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import Case, DateField, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
 from django.db.models.lookups import LessThanOrEqual
@@ -42,6 +43,35 @@ from care.touches.models import CareTask
 from crm.sql import AddMonths
 from vehicles.models import Vehicle
 
+# The default schedule, in months after the purchase, as (up to month, step)
+# segments: a first due month ≥ m is the segment's own month when it has no
+# step, else m rounded up to the step. The SQL of the generator and the
+# Python of ``inspection_due_on_or_after`` (the demo's cars) both read it.
+SCHEDULES = {
+    Vehicle.Usage.COMMERCIAL: ((12, None), (60, 12), (None, 6)),
+    "default": ((72, None), (120, None), (180, 12), (None, 6)),
+}
+
+
+def _schedule(usage: str):
+    return SCHEDULES.get(usage, SCHEDULES["default"])
+
+
+def next_due_month(months: int, usage: str) -> int:
+    """The first scheduled month ≥ ``months`` for a car of ``usage``."""
+    for limit, step in _schedule(usage):
+        if limit is None or months <= limit:
+            return limit if step is None else -(-months // step) * step
+    raise AssertionError("a schedule ends with an open segment")
+
+
+def inspection_due_on_or_after(purchase: datetime.date, usage: str, reference: datetime.date) -> datetime.date:
+    """The first default inspection date on or after ``reference`` (the purchase
+    anniversary, clamped at month end like the engine's ``AddMonths``)."""
+    months = (reference.year * 12 + reference.month) - (purchase.year * 12 + purchase.month)
+    months += 1 if purchase.day < reference.day else 0
+    return purchase + relativedelta(months=next_due_month(months, usage))
+
 
 def _every(months, step: int):
     """``months`` (an integer > 0) rounded up to a multiple of ``step``:
@@ -49,31 +79,23 @@ def _every(months, step: int):
     return (months + Value(step - 1)) / Value(step) * Value(step)
 
 
-def _private_schedule(months):
-    """First due month ≥ ``months`` for a private or official car."""
+def _schedule_sql(months, usage: str):
+    """SQL of ``next_due_month`` for one usage's schedule."""
+    *bounded, (_, last_step) = _schedule(usage)
     return Case(
-        When(LessThanOrEqual(months, Value(72)), then=Value(72)),
-        When(LessThanOrEqual(months, Value(120)), then=Value(120)),
-        When(LessThanOrEqual(months, Value(180)), then=_every(months, 12)),
-        default=_every(months, 6),
-        output_field=IntegerField(),
-    )
-
-
-def _commercial_schedule(months):
-    """First due month ≥ ``months`` for a commercial car."""
-    return Case(
-        When(LessThanOrEqual(months, Value(12)), then=Value(12)),
-        When(LessThanOrEqual(months, Value(60)), then=_every(months, 12)),
-        default=_every(months, 6),
+        *[
+            When(LessThanOrEqual(months, Value(limit)), then=Value(limit) if step is None else _every(months, step))
+            for limit, step in bounded
+        ],
+        default=_every(months, last_step),
         output_field=IntegerField(),
     )
 
 
 def _next_scheduled(months):
     return Case(
-        When(usage=Vehicle.Usage.COMMERCIAL, then=_commercial_schedule(months)),
-        default=_private_schedule(months),
+        When(usage=Vehicle.Usage.COMMERCIAL, then=_schedule_sql(months, Vehicle.Usage.COMMERCIAL)),
+        default=_schedule_sql(months, "default"),
         output_field=IntegerField(),
     )
 

@@ -313,6 +313,24 @@ def test_watch_list_newest_first_with_links(client, manager, world):
     assert "外店客户" not in html
 
 
+def test_the_watch_list_states_each_reasons_figures(client, manager, world):
+    c1, c3 = world["c1"], world["c3"]
+    # As the recompute records them: 2024-12-31 → 2025-05-20 is 140 days.
+    c3.watch_usual_days, c3.watch_days_since, c3.watch_last_visit = 90, 140, datetime.date(2024, 12, 31)
+    c3.save(update_fields=["watch_usual_days", "watch_days_since", "watch_last_visit"])
+    c1.watch_from_tier, c1.watch_to_tier = "A", "B"
+    c1.save(update_fields=["watch_from_tier", "watch_to_tier"])
+    response = get(client, manager, month="2025-05")
+    assert [row[2] for row in rows(response, "watch")] == [
+        "Visits slowed down: usually every 90 days; 140 days since 2024-12-31",
+        "Tier went down: A → B on 2025-05-02",
+    ]
+    client.force_login(manager)
+    page = client.get(URL, {"month": "2025-05"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "来店频次下降：通常每90天来店一次；自2024-12-31起已140天未来店" in page
+    assert "价值等级下降：2025-05-02由A降为B" in page
+
+
 # --- Scoping --------------------------------------------------------------------------------
 
 
@@ -511,9 +529,10 @@ def test_an_export_runs_a_fixed_number_of_queries(client, dealership, name, djan
 
 
 # Measured: session + user + the layout's dealership, then 1 (tiers) + 2 (movement) + 2 (churn)
-# + 1 (reasons) + 1 (places) + 1 (watch list).
-PAGE_QUERIES = 11
+# + 1 (reasons) + 1 (places) + 1 (watch list), + 1 for the holiday calendar's known years (the
+# layout warns managers and admins when the coming 60 days reach a year without data).
+PAGE_QUERIES = 12
 # The group admin's form lists the dealerships and checks the chosen one (no dealership in the layout).
-GROUP_PAGE_QUERIES = 12
+GROUP_PAGE_QUERIES = 13
 # Session + user + the table's own queries (two for movement and churn).
 EXPORT_QUERIES = {"tiers": 3, "movement": 4, "churn": 4, "reasons": 3, "places": 3, "watch": 3}

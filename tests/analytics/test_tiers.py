@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
+from analytics.models import CustomerStats
 from analytics.services import tiers_recompute
 from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
+from customers.selectors import customer_watch_text
 from customers.services import customer_tier_pin
 from service.models import RepairOrder
 from service.services import repair_order_close
@@ -180,22 +183,184 @@ def test_a_new_repair_order_recovers_a_lost_customer(dealership):
 
 
 # --- Early warning ------------------------------------------------------------------------------
+#
+# Only while the customer is still active by time (at risk and lost customers get win-back calls).
+# Visit rate: watched when the days since the last visit exceed 1.5 × the customer's usual gap,
+# the median of the gaps between their last (up to) six visit days, with at least three visits.
+# Tier down: a tier that went down from one recompute to the next, never on the customer's first
+# recompute, and only once the customer is past their usual gap (or has none yet).
 
 
-def test_sliding_down_and_a_falling_visit_rate_put_customers_on_the_watch_list(dealership):
-    sliding = person(dealership, value_tier="A", name="下滑")
-    visit(sliding, D(2026, 4, 1))  # at risk now: A → C
-    slowing = person(dealership, value_tier="B", name="变少")
-    # Four visits in the six months before 2026-05-23, one since: the rate fell by more than half.
-    for day in (D(2025, 12, 1), D(2026, 1, 10), D(2026, 3, 1), D(2026, 4, 20), D(2026, 10, 1)):
-        visit(slowing, day)
-    steady = person(dealership, value_tier="B", name="稳定")
-    for day in (D(2026, 2, 1), D(2026, 9, 1)):
-        visit(steady, day)
+def watched() -> dict[str, tuple]:
+    return {c.name: (c.watch_reason, c.watch_since) for c in Customer.objects.exclude(watch_reason="").order_by("name")}
+
+
+def figures(customer) -> tuple:
+    customer.refresh_from_db()
+    return (
+        customer.watch_usual_days,
+        customer.watch_days_since,
+        customer.watch_last_visit,
+        customer.watch_from_tier,
+        customer.watch_to_tier,
+    )
+
+
+def test_a_tier_a_customer_who_comes_every_four_months_is_not_watched(dealership):
+    regular = person(dealership, name="四个月")
+    # Every 120 days, the last one 100 days before 2026-11-23: well inside 1.5 × 120 = 180.
+    for day in (D(2025, 8, 20), D(2025, 12, 18), D(2026, 4, 17), D(2026, 8, 15)):
+        visit(regular, day, "2500.00")
     report = tiers_recompute(day=DAY)
-    watch = {c.name: (c.watch_reason, c.watch_since) for c in Customer.objects.exclude(watch_reason="")}
-    assert watch == {"下滑": ("tier_down", DAY), "变少": ("visit_rate", DAY)}
-    assert report.watched == 2
+    assert state(regular)[:2] == ("A", "active")
+    stats = CustomerStats.objects.get(customer=regular)
+    assert (stats.usual_gap_days, stats.days_since_visit, stats.watch_visit_rate) == (120, 100, False)
+    assert watched() == {}
+    assert report.watched == 0
+
+
+def slipping(dealership):
+    """Seven visit days; the last six are 70, 50, 65, 55 and 60 days apart (median 60, where
+    all seven gaps would give (60 + 65) / 2 = 62.5); the last is on 2026-07-26, 120 days
+    before 2026-11-23: twice the usual gap, and still under six months (active)."""
+    customer = person(dealership, name="变少")
+    for day in (
+        D(2024, 12, 3),  # 300 days before the next one: too old to count
+        D(2025, 9, 29),
+        D(2025, 12, 8),
+        D(2026, 1, 27),
+        D(2026, 4, 2),
+        D(2026, 5, 27),
+        D(2026, 7, 26),
+    ):
+        visit(customer, day)
+    # A second car in on one of those days: the same visit, not a gap of 0 days.
+    visit(customer, D(2026, 4, 2), vehicle=VehicleFactory(customer=customer))
+    return customer
+
+
+def test_a_customer_at_twice_their_usual_gap_is_watched_with_the_figures(dealership):
+    customer = slipping(dealership)
+    report = tiers_recompute(day=DAY)
+    assert state(customer)[1] == "active"
+    assert watched() == {"变少": ("visit_rate", DAY)}
+    assert figures(customer) == (60, 120, D(2026, 7, 26), "", "")
+    assert report.watched == 1
+    with translation.override("en"):
+        assert customer_watch_text(customer) == "Visits slowed down: usually every 60 days; 120 days since 2026-07-26"
+
+
+def test_a_watch_is_kept_and_not_renewed_while_it_lasts(dealership):
+    customer = slipping(dealership)
+    tiers_recompute(day=DAY)
+    later = tiers_recompute(day=D(2026, 11, 30))
+    assert later.watched == 0
+    assert watched() == {"变少": ("visit_rate", DAY)}
+    assert figures(customer) == (60, 120, D(2026, 7, 26), "", "")
+
+
+@pytest.mark.parametrize(
+    ("last_visit", "expected"),
+    [
+        # Gaps of 60 days: 1.5 × 60 = 90 days since the last visit is not yet too long, 91 is.
+        (D(2026, 8, 25), ""),  # 90 days before 2026-11-23
+        (D(2026, 8, 24), "visit_rate"),  # 91 days
+    ],
+)
+def test_the_visit_rate_boundary_is_one_and_a_half_usual_gaps(dealership, last_visit, expected):
+    customer = person(dealership)
+    for gaps in (180, 120, 60, 0):
+        visit(customer, last_visit - datetime.timedelta(days=gaps))
+    tiers_recompute(day=DAY)
+    customer.refresh_from_db()
+    assert customer.watch_reason == expected
+
+
+def test_with_fewer_than_three_visits_there_is_no_usual_gap(dealership):
+    customer = person(dealership, name="两次")
+    # 30 days apart, the last 100 days ago: over 1.5 × 30, but two visits are no rhythm yet.
+    visit(customer, D(2026, 7, 16))
+    visit(customer, D(2026, 8, 15))
+    tiers_recompute(day=DAY)
+    assert CustomerStats.objects.get(customer=customer).usual_gap_days is None
+    assert watched() == {}
+
+
+def test_at_risk_customers_are_left_to_win_back_not_watched(dealership):
+    customer = person(dealership, name="久未来")
+    # Every 60 days, the last on 2026-05-01.
+    for day in (D(2025, 11, 2), D(2026, 1, 1), D(2026, 3, 2), D(2026, 5, 1)):
+        visit(customer, day)
+    # On 2026-05-15: 4,000 paid of the 6,000 target (20), 3 of 3 visits (25), within a month
+    # (15), all paid (10), under a year with us (0): a score of 70, A.
+    tiers_recompute(day=D(2026, 5, 15))
+    assert state(customer)[:2] == ("A", "active")
+    # On 2026-11-23 the last visit is 206 days old, far past 1.5 × 60 and six months: at risk, C.
+    tiers_recompute(day=DAY)
+    assert state(customer)[:2] == ("C", "at_risk")
+    assert CustomerStats.objects.get(customer=customer).usual_gap_days == 60
+    assert TierChange.objects.filter(customer=customer, from_tier="A", to_tier="C", day=DAY).exists()
+    assert watched() == {}
+
+
+def test_the_first_recompute_of_a_fresh_install_moves_no_tier_down(dealership):
+    # Tiers from before the first recompute (imported, or the default B) are no tier on record.
+    imported = person(dealership, value_tier="A", name="导入A")
+    visit(imported, D(2026, 4, 1))  # at risk now: C
+    default = person(dealership, name="默认B")
+    visit(default, D(2025, 10, 1))  # lost: D
+    report = tiers_recompute(day=DAY)
+    assert (state(imported)[0], state(default)[0]) == ("C", "D")
+    assert sorted(TierChange.objects.values_list("from_tier", "to_tier")) == [("A", "C"), ("B", "D")]
+    assert watched() == {}
+    assert report.watched == 0
+
+
+def a_tier_customer(dealership):
+    """On 2026-06-01: four paid visits of 2,500 in the window (2025-06-02 → 2026-06-01), the
+    last within a month, with us for three years: A. Visit days 2023-05-01, 2025-06-10,
+    2025-10-10, 2026-02-10, 2026-05-20."""
+    customer = person(dealership, name="下滑")
+    for day in (D(2023, 5, 1), D(2025, 6, 10), D(2025, 10, 10), D(2026, 2, 10), D(2026, 5, 20)):
+        visit(customer, day, "2500.00")
+    tiers_recompute(day=D(2026, 6, 1))
+    assert state(customer)[0] == "A"
+    assert watched() == {}  # the first recompute: a move up from the default B anyway
+    return customer
+
+
+def test_a_move_from_a_to_b_past_the_usual_gap_is_watched_with_the_tiers(dealership):
+    customer = a_tier_customer(dealership)
+    # Then a large warranty job: by 2026-11-23, 5,000 paid of 13,000 in the window is under
+    # half: B. Gaps 771, 122, 123, 99 and 42 days: usually 122; 2026-07-01 is 145 days ago,
+    # past 122 (and not yet 1.5 × 122 = 183, nor six months).
+    visit(customer, D(2026, 7, 1), "8000.00", payer="manufacturer")
+    report = tiers_recompute(day=DAY)
+    assert state(customer)[:2] == ("B", "active")
+    stats = CustomerStats.objects.get(customer=customer)
+    assert (stats.usual_gap_days, stats.days_since_visit) == (122, 145)
+    assert watched() == {"下滑": ("tier_down", DAY)}
+    assert figures(customer) == (None, None, None, "A", "B")
+    assert report.watched == 1
+    with translation.override("en"):
+        assert customer_watch_text(customer) == "Tier went down: A → B on 2026-11-23"
+    # 61 days later, nothing new worth a call (at risk by now: win-back's): the watch has
+    # expired, figures and all.
+    tiers_recompute(day=D(2027, 1, 23))
+    assert watched() == {}
+    assert figures(customer) == (None, None, None, "", "")
+
+
+def test_a_move_from_a_to_b_within_the_usual_gap_is_not_watched(dealership):
+    customer = a_tier_customer(dealership)
+    # The same warranty job on 2026-09-15, 69 days before 2026-11-23: B, but the customer
+    # still comes as usual (every 122 days), so the tier history has it and the watch list not.
+    visit(customer, D(2026, 9, 15), "8000.00", payer="manufacturer")
+    report = tiers_recompute(day=DAY)
+    assert state(customer)[:2] == ("B", "active")
+    assert TierChange.objects.filter(customer=customer, from_tier="A", to_tier="B", day=DAY).exists()
+    assert watched() == {}
+    assert report.watched == 0
 
 
 # --- Scale -------------------------------------------------------------------------------------------

@@ -140,3 +140,44 @@ def test_leap_day_purchase_is_due_on_the_last_day_of_february(customer, generate
     before = CareTask.objects.count()
     generate(D(2026, 1, 29))
     assert CareTask.objects.count() == before
+
+
+# (purchase, usage, reference, first default inspection on or after it), worked by hand:
+HAND_WORKED = [
+    # 70 months to the reference → the 72nd month.
+    (datetime.date(2020, 3, 15), "private", datetime.date(2026, 1, 10), datetime.date(2026, 3, 15)),
+    # Bought on 29 February: the 120th month is clamped to the 28th.
+    (datetime.date(2016, 2, 29), "official", datetime.date(2026, 2, 10), datetime.date(2026, 2, 28)),
+    # 145 months (the day of month is past) → yearly until 15 years: the 156th.
+    (datetime.date(2014, 5, 1), "private", datetime.date(2026, 5, 2), datetime.date(2027, 5, 1)),
+    # Commercial after 5 years: every 6 months, 79 → 84.
+    (datetime.date(2019, 6, 30), "commercial", datetime.date(2026, 1, 1), datetime.date(2026, 6, 30)),
+    # Private past 15 years: every 6 months, 205 → 210.
+    (datetime.date(2009, 1, 10), "private", datetime.date(2026, 1, 11), datetime.date(2026, 7, 10)),
+]
+
+
+def test_the_schedule_in_python_gives_the_hand_worked_dates():
+    from care.kinds.inspection import inspection_due_on_or_after
+
+    for purchase, usage, reference, due in HAND_WORKED:
+        assert inspection_due_on_or_after(purchase, usage, reference) == due, (purchase, usage)
+
+
+def test_the_demo_and_the_engine_read_the_same_schedule(customer):
+    from care.kinds.base import Run
+    from care.kinds.inspection import generate, inspection_due_on_or_after
+    from demo.services import inspection_due
+
+    rule = CareRuleFactory(kind="inspection", lead_days=30, expiry_days=0)
+    day = datetime.date(2026, 1, 10)
+    cars = {}
+    for i, (purchase, usage, _, _) in enumerate(HAND_WORKED):
+        car = VehicleFactory(customer=customer, purchase_date=purchase, usage=usage, inspection_due_date=None)
+        cars[car.pk] = (purchase, usage, i)
+    run = Run(rule=rule, day=day, dealership_ids=(customer.dealership_id,))
+    engine = dict(generate(run).values_list("t_vehicle", "t_event"))
+    for pk, (purchase, usage, _) in cars.items():
+        assert engine[pk] == inspection_due_on_or_after(purchase, usage, day)
+        # The demo's "strictly after today" is the same rule from the next day.
+        assert inspection_due(purchase, usage, today=day - datetime.timedelta(days=1)) == engine[pk]

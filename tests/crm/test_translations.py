@@ -47,6 +47,7 @@ def test_compiled_catalogue_matches_the_po_file():
     for entry in read_po(PO):
         if "msgid_plural" in entry:
             continue
+
         def text(key: str, entry=entry) -> str:
             return entry[key].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
 

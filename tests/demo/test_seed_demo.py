@@ -2,7 +2,9 @@
 
 Expected values are worked out here (ID birth dates read off the digits, the
 lunar calendar asked of lunar_python directly, churn boundaries counted by
-hand), never by calling the generator's own helpers.
+hand), never by calling the generator's own helpers. Tiers and churn states
+come from the nightly recompute, which the generator runs over a year of
+history: the tests check that they agree with it.
 """
 
 import datetime
@@ -18,10 +20,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from lunar_python import Solar
 
+from analytics.services import tiers_recompute
 from crm.models import Dealership, User
 from crm.validators import validate_id_number, validate_mobile, validate_plate, validate_vin
-from customers.models import Customer
-from demo.services import churn_state, demo_reset, inspection_due, lunar_birthday, next_anniversary, seed_demo
+from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
+from demo.services import demo_reset, inspection_due, lunar_birthday, next_anniversary, seed_demo
 from service.models import Appointment, RepairLine, RepairOrder
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
@@ -67,8 +70,25 @@ def snapshot() -> dict[str, list[tuple]]:
                 "marketing_consent_at",
                 "value_tier",
                 "churn_state",
+                "churn_confirm_by_call",
+                "tier_score",
                 "last_visit_date",
+                "created_at",
+                "watch_reason",
+                "watch_since",
+                "watch_usual_days",
+                "watch_days_since",
+                "watch_from_tier",
             )
+        ),
+        "tier_snapshots": sorted(
+            TierSnapshot.objects.values_list("customer__phone", "month", "tier", "churn_state", "dealership__code")
+        ),
+        "tier_changes": sorted(
+            TierChange.objects.values_list("customer__phone", "day", "from_tier", "to_tier", "cause", "score")
+        ),
+        "churn_events": sorted(
+            ChurnEvent.objects.values_list("customer__phone", "day", "from_state", "to_state", "recovered")
         ),
         "vehicles": sorted(
             Vehicle.objects.values_list(
@@ -311,17 +331,77 @@ def test_last_visit_date_is_the_latest_repair_order_of_the_customer(seeded):
         assert customer.last_visit_date == latest.get(customer.pk)
 
 
-def test_churn_state_follows_the_last_visit(seeded):
-    # Six and twelve months before 2025-06-15, counted on the calendar.
+def test_churn_state_follows_the_last_visit_as_the_recompute_counts_it(seeded):
+    # The group's tier policy: at risk after 6 months, lost after 12, to the day: on
+    # 2025-06-15 a last visit on 2024-12-15 is six months old, one on 2024-06-15 twelve.
     six_months_ago, a_year_ago = datetime.date(2024, 12, 15), datetime.date(2024, 6, 15)
+    kept_for_the_mileage = 0
     for customer in Customer.objects.all():
-        last = customer.last_visit_date
-        if last is None or last >= six_months_ago:
-            assert customer.churn_state == Customer.ChurnState.ACTIVE
-        elif last >= a_year_ago:
-            assert customer.churn_state == Customer.ChurnState.AT_RISK
+        # Without a visit, the time runs from when the customer came to us.
+        last = customer.last_visit_date or local_date(customer.created_at)
+        if last > six_months_ago:
+            expected = Customer.ChurnState.ACTIVE
+        elif last > a_year_ago:
+            expected = Customer.ChurnState.AT_RISK
         else:
-            assert customer.churn_state == Customer.ChurnState.LOST
+            expected = Customer.ChurnState.LOST
+        if customer.churn_confirm_by_call:
+            # The car has not driven a service interval since: active, to be confirmed by a call.
+            assert expected != Customer.ChurnState.ACTIVE and customer.churn_state == Customer.ChurnState.ACTIVE
+            kept_for_the_mileage += 1
+        else:
+            assert customer.churn_state == expected, (customer.last_visit_date, customer.created_at)
+    assert kept_for_the_mileage < N / 4
+
+
+def test_tiers_and_churn_states_are_what_the_recompute_says(seeded):
+    report = tiers_recompute(day=TODAY)
+    assert (report.customers, report.tier_changes, report.churn_changes, report.watched) == (N, 0, 0, 0)
+
+
+def test_a_year_of_tier_history_shows_movement(db):
+    summary = seed_demo(customers=200, seed=3, today=TODAY)
+
+    months = sorted(set(TierSnapshot.objects.values_list("month", flat=True)))
+    # The first of each month from 2024-06 to 2025-06 (this month's is today's).
+    assert months == [datetime.date(2024 + (5 + n) // 12, (5 + n) % 12 + 1, 1) for n in range(13)]
+    assert summary.tier_snapshots == TierSnapshot.objects.count()
+    per_month = [TierSnapshot.objects.filter(month=month).count() for month in months]
+    # Customers join over the year (a snapshot only once they came to us), never leave.
+    assert per_month == sorted(per_month) and per_month[0] < per_month[-1] == 200
+    # Each month's snapshot is of its first day, this month's of today.
+    for row in TierSnapshot.objects.select_related("customer"):
+        as_of = TODAY if row.month == months[-1] else row.month
+        assert local_date(row.customer.created_at) <= as_of
+    # Month-on-month movement, and churn moves recorded in most months.
+    may = dict(TierSnapshot.objects.filter(month=datetime.date(2025, 5, 1)).values_list("customer_id", "tier"))
+    june = dict(TierSnapshot.objects.filter(month=datetime.date(2025, 6, 1)).values_list("customer_id", "tier"))
+    assert sum(may[c] != june[c] for c in may) > 0
+    assert len(set(ChurnEvent.objects.values_list("day", flat=True))) >= 10
+    assert ChurnEvent.objects.filter(recovered=True).exists()
+    assert TierChange.objects.filter(day__lt=datetime.date(2025, 6, 1)).exists()
+    # The customer's last state is this month's snapshot.
+    for customer in Customer.objects.all():
+        row = TierSnapshot.objects.get(month=datetime.date(2025, 6, 1), customer=customer)
+        assert (row.tier, row.churn_state) == (customer.value_tier, customer.churn_state)
+
+
+def test_few_customers_are_watched_and_each_with_its_figures(db):
+    summary = seed_demo(customers=200, seed=3, today=TODAY)
+
+    watched = Customer.objects.exclude(watch_reason="")
+    assert summary.watched == watched.count() <= 200 * 5 // 100
+    for customer in watched:
+        assert customer.watch_reason in ("tier_down", "visit_rate")
+        # Watches last 60 days: from the runs of 2025-05-01 and 2025-06-15.
+        assert customer.watch_since in (datetime.date(2025, 5, 1), TODAY)
+        if customer.watch_reason == "visit_rate":
+            assert customer.watch_days_since * 2 > customer.watch_usual_days * 3
+            assert customer.watch_last_visit + datetime.timedelta(days=customer.watch_days_since) == (
+                customer.watch_since
+            )
+        else:
+            assert customer.watch_from_tier < customer.watch_to_tier
 
 
 def test_two_hundred_customers_cover_every_tier_and_churn_state(db):
@@ -389,11 +469,16 @@ def test_a_different_seed_gives_different_data(seeded):
 
 
 def test_seeding_uses_a_bounded_number_of_queries(db):
-    with CaptureQueriesContext(connection) as queries:
-        summary = seed_demo(customers=N, seed=SEED, today=TODAY)
-    rows = sum(summary.as_dict().values())
-    # bulk_create in batches: one query per many rows (SQLite caps a batch at 999 parameters).
-    assert len(queries) < rows / 20
+    counts = {}
+    for customers in (N, 3 * N):
+        demo_reset()
+        with CaptureQueriesContext(connection) as queries:
+            summary = seed_demo(customers=customers, seed=SEED, today=TODAY)
+        counts[customers] = (len(queries), sum(summary.as_dict().values()))
+    (small_queries, small_rows), (big_queries, big_rows) = counts[N], counts[3 * N]
+    # bulk_create in batches: one query per many rows (SQLite caps a batch at 999 parameters);
+    # the year of recomputes costs statements per store and month, not per customer.
+    assert big_queries - small_queries < (big_rows - small_rows) / 20, counts
 
 
 # --- Helpers, worked out by hand ---------------------------------------------------------
@@ -420,14 +505,13 @@ def test_inspection_due_dates():
     commercial = Vehicle.Usage.COMMERCIAL
     assert inspection_due(datetime.date(2023, 3, 1), commercial, today=TODAY) == datetime.date(2026, 3, 1)
     assert inspection_due(datetime.date(2019, 3, 1), commercial, today=TODAY) == datetime.date(2025, 9, 1)
-
-
-def test_churn_state_boundaries():
-    assert churn_state(None, today=TODAY) == "active"
-    assert churn_state(datetime.date(2024, 12, 15), today=TODAY) == "active"
-    assert churn_state(datetime.date(2024, 12, 14), today=TODAY) == "at_risk"
-    assert churn_state(datetime.date(2024, 6, 15), today=TODAY) == "at_risk"
-    assert churn_state(datetime.date(2024, 6, 14), today=TODAY) == "lost"
+    # Private cars from year 10: yearly up to 15 years, then every six months.
+    assert inspection_due(datetime.date(2013, 7, 1), Vehicle.Usage.PRIVATE, today=TODAY) == datetime.date(2025, 7, 1)
+    assert inspection_due(datetime.date(2009, 3, 1), Vehicle.Usage.PRIVATE, today=TODAY) == datetime.date(2025, 9, 1)
+    # Due on the purchase anniversary, clamped at the month's end; a date due today is past.
+    assert inspection_due(datetime.date(2020, 2, 29), commercial, today=TODAY) == datetime.date(2025, 8, 29)
+    assert inspection_due(datetime.date(2019, 6, 15), Vehicle.Usage.PRIVATE, today=TODAY) == datetime.date(2029, 6, 15)
+    assert inspection_due(datetime.date(2024, 6, 15), commercial, today=TODAY) == datetime.date(2026, 6, 15)
 
 
 # --- The command ---------------------------------------------------------------------------
