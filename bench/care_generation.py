@@ -142,6 +142,7 @@ def main() -> None:
 
     from care.engine.services import care_tasks_generate
     from care.models import CareTask
+    from care.workspace.planning import care_plan_day
     from service.services import vehicle_service_stats_refresh
 
     started = time.perf_counter()
@@ -178,6 +179,18 @@ def main() -> None:
     print(f"daily run  {full:6.2f} s  created {report.total_created:,} touches: {dict(sorted(report.created.items()))}")
     for seconds, created in reruns:
         print(f"rerun      {seconds:6.2f} s  created {created:,}")
+    # The advisors' plan, the morning run's step after the generation
+    # (care_morning_run): every due call ranked and put on a day.
+    plans = []
+    for _ in range(2):
+        started = time.perf_counter()
+        plan = care_plan_day(day=DAY)
+        plans.append(time.perf_counter() - started)
+    calls = plan.planned_today + plan.planned_later + plan.overflow
+    print(
+        f"plan       {plans[0]:6.2f} s, again {plans[1]:.2f} s  ({calls:,} due calls: {plan.planned_today:,} today, "
+        f"{plan.planned_later:,} later, {plan.overflow:,} overflow)"
+    )
     print(f"care tasks in the database: {CareTask.objects.count():,}")
 
 

@@ -347,7 +347,6 @@ def care_tasks_generate(
     appointments_link_repair_orders(day=day, days=2)  # yesterday's DMS import, and today's visits so far
     care_rules_apply(day=day, kinds=kinds, report=report)
     report.converted = care_tasks_link_conversions(day=day)
-    report.plan = care_plan_day(day=day)
     # LogRecord owns "created"; the extra keys are prefixed.
     logger.info(
         "care generation",
@@ -364,9 +363,11 @@ def care_morning_run(
     now: datetime.datetime | None = None,
 ) -> GenerationReport:
     """What the 06:00 job does, and ``manage.py generate_care_tasks``: the
-    morning run, then, for today, the day's messages queued (a past or future
-    day's messages are not sent by a rerun)."""
+    touches due, the advisors' plan for the day (``care.workspace.planning``),
+    then, for today, the day's messages queued (a past or future day's
+    messages are not sent by a rerun)."""
     report = care_tasks_generate(day=day, kinds=kinds, full_refresh=full_refresh)
+    report.plan = care_plan_day(day=day)
     if day == timezone.localdate(now):
         report.queued = outbox_enqueue(now=now)
     return report

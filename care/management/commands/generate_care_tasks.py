@@ -33,3 +33,8 @@ class Command(BaseCommand):
             f"{day}: created {report.total_created}, fulfilled {report.fulfilled}, expired {report.expired}, "
             f"superseded {report.superseded}, linked to visits {report.converted}, messages queued {report.queued}"
         )
+        plan = report.plan
+        self.stdout.write(
+            f"plan: {plan.planned_today} calls today, {plan.planned_later} on the next working days, "
+            f"{plan.overflow} with no room before expiry, {plan.covered} touches from advisors off today"
+        )
