@@ -11,7 +11,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -79,7 +79,8 @@ def care_tasks_transition(
     at = connection.ops.adapt_datetimefield_value(now)
     values["closed_at"] = at if to != Status.OPEN else None
     event = [to, values["outcome"], by.pk if by is not None else None, job[:30], reason[:200], at]
-    moving = tasks.filter(status__in=sources).order_by().values("pk")
+    # Named columns: SQLite gives a subquery's plain columns no usable name.
+    moving = tasks.filter(status__in=sources).order_by().values(moved_id=F("pk"), moved_status=F("status"))
     with transaction.atomic():
         if connection.vendor == "postgresql":
             return _transition_postgresql(moving, sources, values, event)
@@ -97,9 +98,7 @@ def _transition_postgresql(moving: QuerySet, sources: list[str], values: dict, e
     table, events = CareTask._meta.db_table, CareTaskEvent._meta.db_table
     placeholders = ", ".join(["%s"] * len(sources))
     sql = f"""
-        WITH old AS (
-            SELECT id, status FROM {table} WHERE id IN ({inner_sql}) AND status IN ({placeholders})
-        ), moved AS (
+        WITH old(id, status) AS ({inner_sql}), moved AS (
             UPDATE {table} AS t SET status = %s, outcome = %s, closed_at = %s
             FROM old WHERE t.id = old.id AND t.status IN ({placeholders})
             RETURNING t.id, old.status AS from_status
@@ -107,7 +106,7 @@ def _transition_postgresql(moving: QuerySet, sources: list[str], values: dict, e
         INSERT INTO {events} ({_EVENT_COLUMNS})
         SELECT id, from_status, %s, %s, %s, %s, %s, %s FROM moved
     """
-    params = [*inner_params, *sources, values["status"], values["outcome"], values["closed_at"], *sources, *event]
+    params = [*inner_params, values["status"], values["outcome"], values["closed_at"], *sources, *event]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -121,11 +120,12 @@ def _transition_in_two_steps(moving: QuerySet, values: dict, event: list) -> int
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {events} ({_EVENT_COLUMNS}) "
-            f"SELECT id, status, %s, %s, %s, %s, %s, %s FROM {table} WHERE id IN ({inner_sql})",
+            f"SELECT m.moved_id, m.moved_status, %s, %s, %s, %s, %s, %s FROM ({inner_sql}) AS m",
             [*event, *inner_params],
         )
         cursor.execute(
-            f"UPDATE {table} SET status = %s, outcome = %s, closed_at = %s WHERE id IN ({inner_sql})",
+            f"UPDATE {table} SET status = %s, outcome = %s, closed_at = %s "
+            f"WHERE id IN (SELECT m.moved_id FROM ({inner_sql}) AS m)",
             [values["status"], values["outcome"], values["closed_at"], *inner_params],
         )
         return cursor.rowcount
