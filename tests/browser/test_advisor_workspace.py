@@ -153,7 +153,7 @@ def test_manager_reassigns_a_call_and_the_other_advisor_sees_it(page, live_serve
     form.locator("select[name=to_user]").select_option(value=str(colleague.pk))
     form.locator("input[name=reason]").fill("王顾问今天培训")
     form.locator(".reassign button[type=submit]").click()
-    expect(page.locator(".messages")).to_be_visible()
+    expect(page.locator("#workspace .messages")).to_be_visible()  # not the calendar banner
 
     assert set(CareTask.objects.values_list("assigned_to", flat=True)) == {colleague.pk}
     assert set(TaskReassignment.objects.values_list("reason", flat=True)) == {"王顾问今天培训"}
