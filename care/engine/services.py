@@ -26,11 +26,13 @@ from care.workspace.planning import PlanReport, care_plan_day
 from crm.concurrency import map_on_connections
 from crm.models import Dealership, User
 from crm.sql import AddDays
+from customers.models import Customer
 from service.services import appointments_link_repair_orders, vehicle_service_stats_refresh
 
 logger = logging.getLogger(__name__)
 
-TIER_BONUS = {"A": 30, "B": 20, "C": 10, "D": 0}
+Tier = Customer.ValueTier
+TIER_BONUS = {Tier.A: 30, Tier.B: 20, Tier.C: 10, Tier.D: 0}
 
 # Columns of care_caretask filled from the generator's annotations (src.t_*).
 _FROM_SOURCE = {
