@@ -63,20 +63,21 @@ def arrived(open_touches: QuerySet[CareTask], day: datetime.date | None = None) 
     return open_touches.filter(appointment__status=Appointment.Status.ARRIVED)
 
 
-def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] | None = None) -> int:
+def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] | None = None, by=None) -> int:
     """Open no-show touches whose appointment has arrived after all are done, as
     fulfilled. One statement; ``appointment_ids`` narrows it to those appointments."""
     touches = arrived(CareTask.objects.filter(kind="appointment_no_show", status=CareTask.Status.OPEN))
     if appointment_ids is not None:
         touches = touches.filter(appointment_id__in=appointment_ids)
     return care_tasks_transition(
-        tasks=touches, to=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, job="arrived", now=now
+        tasks=touches, to=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, by=by, job="arrived", now=now
     )
 
 
 @receiver(appointment_arrived, dispatch_uid="care.no_show_touches_close")
-def _close_on_arrival(sender, *, appointment_ids: list[int], now: datetime.datetime, **kwargs) -> None:
-    no_show_touches_close(now=now, appointment_ids=appointment_ids)
+def _close_on_arrival(sender, *, appointment_ids: list[int], now: datetime.datetime, by=None, **kwargs) -> None:
+    # The history names who marked the arrival.
+    no_show_touches_close(now=now, appointment_ids=appointment_ids, by=by)
 
 
 DEFAULT_RULES = (

@@ -197,7 +197,7 @@ SPEC = register(
                 type="json",
                 default={},
                 help_text=gettext_lazy(
-                    'Optional keys: "models", "brands", "min_age_years", "max_age_years", "usages".'
+                    'Optional keys: "usage", "energy", "cities", "brands", "min_age_years", "max_age_years".'
                 ),
             ),
         ),

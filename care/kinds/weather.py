@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from care.kinds.base import Run
 from care.registry import KindSpec, Param, register
-from care.weather.base import COLOURS, EVENTS, colour_rank
+from care.weather.base import COLOUR_LABELS, COLOURS, EVENT_LABELS, EVENTS, colour_rank
 from care.weather.models import WeatherAlert
 
 DEFAULT_EVENTS = ["rainstorm", "typhoon", "cold_wave", "heat", "snow", "fog"]
@@ -68,8 +68,8 @@ def generate(run: Run):
     return touches
 
 
-EVENT_CHOICES = tuple((event, event) for event in EVENTS)
-COLOUR_CHOICES = tuple((colour, colour) for colour in COLOURS)
+EVENT_CHOICES = tuple((event, EVENT_LABELS[event]) for event in EVENTS)
+COLOUR_CHOICES = tuple((colour, COLOUR_LABELS[colour]) for colour in COLOURS)
 
 
 DEFAULT_RULES = (

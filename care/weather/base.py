@@ -5,6 +5,7 @@ import datetime
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 # Our own names for the kinds of weather care reacts to; providers map theirs onto these.
 EVENTS = (
@@ -23,8 +24,26 @@ EVENTS = (
     "frost",
     "other",
 )
+# What admins read for each event in a weather rule's form.
+EVENT_LABELS = {
+    "rainstorm": _("Rainstorm"),
+    "typhoon": _("Typhoon"),
+    "cold_wave": _("Cold wave"),
+    "heat": _("Heat"),
+    "snow": _("Snowstorm"),
+    "fog": _("Fog"),
+    "thunderstorm": _("Thunderstorm"),
+    "gale": _("Gale"),
+    "road_icing": _("Icy roads"),
+    "hail": _("Hail"),
+    "sandstorm": _("Sandstorm"),
+    "haze": _("Haze"),
+    "frost": _("Frost"),
+    "other": _("Other"),
+}
 # Warning colours, mildest first (China's four-level system).
 COLOURS = ("blue", "yellow", "orange", "red")
+COLOUR_LABELS = {"blue": _("Blue"), "yellow": _("Yellow"), "orange": _("Orange"), "red": _("Red")}
 
 
 def colour_rank(colour: str) -> int:
