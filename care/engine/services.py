@@ -1,5 +1,7 @@
 """The care engine: every morning, close what was fulfilled, expire what is
-stale, generate what is due, and link visits to the touches before them.
+stale, generate what is due, and link visits to the touches before them;
+then the advisors' plan (``care.workspace.planning``) and the day's messages
+(``care_morning_run``).
 
 Every step is a handful of set-based statements; the unique constraints on
 CareTask, not locks, make reruns and concurrent runs safe.
@@ -42,7 +44,7 @@ _FROM_SOURCE = {
     "occasion": "t_occasion",
     "event_date": "t_event",
     "due_date": "t_due",
-    "planned_for": "t_due",
+    "planned_for": "t_due",  # until the morning plan says otherwise
     "expires_on": "t_expires",
     "subject": "t_subject",
     "amount": "t_amount",
@@ -130,7 +132,7 @@ def _insert_select(
 ) -> int:
     """``INSERT … SELECT`` the generator's rows; conflicts with existing touches are skipped."""
     missing = {name: default for name, default in _OPTIONAL.items() if name not in queryset.query.annotations}
-    rows = queryset.annotate(**missing).values("t_tier", "t_advisor", *_FROM_SOURCE.values())
+    rows = queryset.annotate(**missing).values("t_tier", "t_advisor", *dict.fromkeys(_FROM_SOURCE.values()))
     try:
         inner_sql, inner_params = rows.query.get_compiler(using=rows.db).as_sql()
     except EmptyResultSet:
