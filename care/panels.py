@@ -1,22 +1,11 @@
 """The care app's sections of the customer's page (see customers.panels)."""
 
 from django.db.models import Case, IntegerField, Prefetch, Value, When, prefetch_related_objects
-from django.utils.translation import gettext_lazy
 
 from care.messaging.selectors import customer_messages
 from care.touches.models import CareTask, CareTaskEvent
 from care.workspace.models import Contact
 from customers.panels import Panel, register
-
-# Who changed a touch when no person did: the engine's steps (``CareTaskEvent.job``).
-JOB_WORDS = {
-    "expire": gettext_lazy("morning run"),
-    "fulfilled": gettext_lazy("morning run"),
-    "supersede": gettext_lazy("morning run"),
-    "outbox": gettext_lazy("outbox"),
-    "weather_cancelled": gettext_lazy("weather warning"),
-    "arrived": gettext_lazy("arrival"),
-}
 
 
 def _history_line(event: CareTaskEvent) -> None:
@@ -24,7 +13,7 @@ def _history_line(event: CareTaskEvent) -> None:
     event.from_word = event.get_from_status_display()
     event.to_word = event.get_to_status_display()
     event.why = event.reason or event.get_outcome_display()
-    event.who = event.by.display_name if event.by else JOB_WORDS.get(event.job, event.job)
+    event.who = event.by.display_name if event.by else event.get_job_display()
 
 
 def touches_context(*, customer, user) -> dict:

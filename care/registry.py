@@ -93,6 +93,11 @@ class KindSpec:
     scans_every_car: int = 9
     module: str = ""
 
+    @property
+    def message_only(self) -> bool:
+        """Worked by messages alone (its default rules send no call): not an advisor's call."""
+        return bool(self.default_rules) and all(rule.get("channel", "call") != "call" for rule in self.default_rules)
+
 
 _REGISTRY: dict[str, KindSpec] = {}
 _loaded = False

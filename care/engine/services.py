@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from care.kinds.base import NULL_AMOUNT, NULL_ID, Run, visits_since_touch_made
 from care.messaging.services import outbox_enqueue
-from care.registry import REQUIRED_COLUMNS, CareKind, spec_for, specs
-from care.touches.models import CareRule, CareTask, Channel
+from care.registry import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, CareKind, spec_for, specs
+from care.touches.models import CareRule, CareTask, CareTaskEvent, Channel
 from care.touches.services import care_tasks_transition
 from care.weather.services import PollReport, weather_alerts_poll
 from care.workspace.planning import PlanReport, care_plan_day
@@ -51,13 +51,10 @@ _FROM_SOURCE = {
     "repair_order_id": "t_repair_order",
     "appointment_id": "t_appointment",
 }
-# Annotations a generator may leave out (care.registry.OPTIONAL_COLUMNS), and what they default to.
-_OPTIONAL = {
-    "t_subject": Value("", output_field=CharField()),
-    "t_amount": NULL_AMOUNT,
-    "t_repair_order": NULL_ID,
-    "t_appointment": NULL_ID,
-}
+# What the annotations a generator may leave out (care.registry.OPTIONAL_COLUMNS) default to.
+_OPTIONAL = dict(
+    zip(OPTIONAL_COLUMNS, (Value("", output_field=CharField()), NULL_AMOUNT, NULL_ID, NULL_ID), strict=True)
+)
 
 
 @dataclasses.dataclass
@@ -240,7 +237,7 @@ def _generate_rule(
             tasks=CareTask.objects.filter(rule=rule, status=CareTask.Status.OPEN).filter(Exists(later)),
             to=CareTask.Status.CANCELLED,
             outcome=CareTask.Outcome.SUPERSEDED,
-            job="supersede",
+            job=CareTaskEvent.Job.SUPERSEDE,
             now=now,
         )
     return created, superseded
@@ -252,7 +249,7 @@ def care_tasks_expire(*, day: datetime.date) -> int:
         tasks=CareTask.objects.filter(status=CareTask.Status.OPEN, expires_on__lt=day),
         to=CareTask.Status.CANCELLED,
         outcome=CareTask.Outcome.EXPIRED,
-        job="expire",
+        job=CareTaskEvent.Job.EXPIRE,
     )
 
 
@@ -270,7 +267,7 @@ def care_tasks_close_fulfilled(*, day: datetime.date) -> int:
             tasks=spec.fulfilled(open_tasks.filter(kind=spec.kind), day),
             to=spec.fulfilled_status,
             outcome=spec.fulfilled_outcome,
-            job="fulfilled",
+            job=CareTaskEvent.Job.FULFILLED,
             now=now,
         )
     return closed

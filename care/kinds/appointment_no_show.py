@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from care.kinds.base import Run, occasion
 from care.kinds.post_repair import visit_advisor
 from care.registry import KindSpec, register
-from care.touches.models import CareTask
+from care.touches.models import CareTask, CareTaskEvent
 from care.touches.services import care_tasks_transition
 from service.models import Appointment
 from service.signals import appointment_arrived
@@ -70,7 +70,12 @@ def no_show_touches_close(*, now: datetime.datetime, appointment_ids: list[int] 
     if appointment_ids is not None:
         touches = touches.filter(appointment_id__in=appointment_ids)
     return care_tasks_transition(
-        tasks=touches, to=CareTask.Status.DONE, outcome=CareTask.Outcome.FULFILLED, by=by, job="arrived", now=now
+        tasks=touches,
+        to=CareTask.Status.DONE,
+        outcome=CareTask.Outcome.FULFILLED,
+        by=by,
+        job=CareTaskEvent.Job.ARRIVED,
+        now=now,
     )
 
 

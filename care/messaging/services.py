@@ -25,7 +25,7 @@ from care.messaging.base import MessageBackend, OutgoingMessage, PermanentError,
 from care.messaging.models import MessagingProfile, Outbox
 from care.registry import marketing_kinds
 from care.templating import render, template_fields
-from care.touches.models import CareOptOut, CareTask, Channel
+from care.touches.models import CareOptOut, CareTask, CareTaskEvent, Channel
 from care.touches.selectors import care_task_context
 from care.touches.services import care_tasks_transition
 from crm.validators import MOBILE_RE
@@ -194,7 +194,11 @@ def _close_touches(tasks, now: datetime.datetime) -> None:
         ([Outbox.Status.FAILED], CareTask.Status.CANCELLED, CareTask.Outcome.SEND_FAILED),
     ):
         care_tasks_transition(
-            tasks=open_tasks.filter(message__status__in=statuses), to=status, outcome=outcome, job="outbox", now=now
+            tasks=open_tasks.filter(message__status__in=statuses),
+            to=status,
+            outcome=outcome,
+            job=CareTaskEvent.Job.OUTBOX,
+            now=now,
         )
 
 

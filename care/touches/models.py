@@ -276,6 +276,16 @@ class CareTaskEvent(models.Model):
     ``care.touches.services.care_tasks_transition``, in the same transaction
     as the change."""
 
+    class Job(models.TextChoices):
+        """Which step of the engine changed a touch when no person did."""
+
+        EXPIRE = "expire", _("morning run")
+        FULFILLED = "fulfilled", _("morning run")
+        SUPERSEDE = "supersede", _("morning run")
+        OUTBOX = "outbox", _("outbox")
+        WEATHER_CANCELLED = "weather_cancelled", _("weather warning")
+        ARRIVED = "arrived", _("arrival")
+
     task = models.ForeignKey(CareTask, verbose_name=_("care task"), on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(_("from"), max_length=10, choices=CareTask.Status.choices)
     to_status = models.CharField(_("to"), max_length=10, choices=CareTask.Status.choices)
@@ -289,7 +299,11 @@ class CareTaskEvent(models.Model):
         related_name="+",
     )
     job = models.CharField(
-        _("job"), max_length=30, blank=True, help_text=_("The engine's step, when no person did it.")
+        _("job"),
+        max_length=30,
+        choices=Job.choices,
+        blank=True,
+        help_text=_("The engine's step, when no person did it."),
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     at = models.DateTimeField(_("at"))

@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from care.touches.models import CareTask
+from care.touches.models import CareTask, CareTaskEvent
 from care.touches.services import care_tasks_transition
 from care.weather.base import Alert, Location, WeatherError, WeatherProvider, colour_rank, get_provider
 from care.weather.changes import sudden_changes
@@ -53,7 +53,7 @@ def _cancel(place: WeatherLocation, alert: Alert, now: datetime.datetime) -> int
         ),
         to=CareTask.Status.CANCELLED,
         outcome=CareTask.Outcome.INAPPLICABLE,
-        job="weather_cancelled",
+        job=CareTaskEvent.Job.WEATHER_CANCELLED,
         reason=alert.headline[:200] if alert.headline else "",
         now=now,
     )

@@ -3,7 +3,7 @@ import dataclasses
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from care.registry import CareKind
+from care.registry import specs
 from care.winback.models import WinbackReason
 from care.workspace.models import Contact, OutcomeCode
 from care.workspace.selectors import QueueFilters, outcome_needs
@@ -12,10 +12,10 @@ from vehicles.models import Vehicle
 
 
 def call_kinds() -> list[tuple[str, str]]:
-    """Kinds that are worked by phone (message-only kinds never reach the queue),
-    read when a form is made, so a kind registered later is there too."""
-    message_only = {CareKind.BIRTHDAY, CareKind.HOLIDAY, CareKind.WEATHER}
-    return [("", _("All kinds")), *((value, label) for value, label in CareKind.choices if value not in message_only)]
+    """Kinds that are worked by phone, read when a form is made (so a kind
+    registered later is there too): message-only kinds, those whose default
+    rules all send messages, never reach the queue."""
+    return [("", _("All kinds")), *((spec.kind, spec.label) for spec in specs() if not spec.message_only)]
 
 
 class QueueFilterForm(forms.Form):

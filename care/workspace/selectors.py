@@ -13,7 +13,8 @@ from django.utils import timezone
 from care.registry import CareKind
 from care.touches.models import CareTask, Channel
 from care.touches.selectors import care_task_render
-from care.workspace.models import AdvisorCapacity, Contact, OutcomeCode
+from care.workspace.models import Contact, OutcomeCode
+from care.workspace.planning import advisor_capacities
 from care.workspace.services import DETAIL_FIELDS
 from crm.calendar import working_days
 from crm.models import User
@@ -164,7 +165,7 @@ def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, totals: 
 
 def store_advisors(*, user: User) -> list[User]:
     """The advisors a manager can filter by or give calls to."""
-    advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True).select_related("call_capacity")
+    advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True)
     if not user.is_group_level:
         advisors = advisors.filter(dealership_id=user.dealership_id)
     return list(advisors.order_by("dealership_id", "first_name", "username"))
@@ -247,13 +248,6 @@ def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
     )
 
 
-def _capacity(advisor: User) -> int:
-    try:
-        return advisor.call_capacity.daily_calls
-    except AdvisorCapacity.DoesNotExist:
-        return settings.CRM_CARE_DAILY_CALLS
-
-
 @dataclasses.dataclass
 class BacklogRow:
     advisor: User
@@ -270,8 +264,9 @@ class Backlog:
 
 def care_backlog(*, user: User, day: datetime.date, days: int = 5, advisors: list[User] | None = None) -> Backlog:
     """For managers: each advisor's capacity, the calls planned for today and
-    the next ``days`` working days, and the overflow. Three queries (two
+    the next ``days`` working days, and the overflow. Four queries (three
     with ``advisors`` from ``store_advisors``)."""
+
     dates = [day, *working_days(day + datetime.timedelta(days=1), days)]
     advisors = store_advisors(user=user) if advisors is None else advisors
     tasks = scope_for_user(CareTask.objects.all(), user).filter(
@@ -287,7 +282,7 @@ def care_backlog(*, user: User, day: datetime.date, days: int = 5, advisors: lis
     for row in planned:
         key = (row["assigned_to_id"], "overflow" if row["overflow"] else row["planned_for"])
         counts[key] = counts.get(key, 0) + row["calls"]
-    caps = {a.pk: _capacity(a) for a in advisors}
+    caps = advisor_capacities([a.pk for a in advisors])
     rows = [
         BacklogRow(
             advisor=a,
