@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> None:
     # set just before seed_demo runs.
     phases: dict[str, float] = {}
     started = 0.0
-    original_insert = services._Builder.insert
+    original_insert = services.Builder.insert
 
     def timed_insert(builder) -> None:
         phases["build"] = time.perf_counter() - started
@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> None:
         original_insert(builder)
         phases["insert"] = time.perf_counter() - begun
 
-    services._Builder.insert = timed_insert
+    services.Builder.insert = timed_insert
     try:
         started = time.perf_counter()
         summary = services.seed_demo(customers=args.customers, seed=args.seed, today=args.today)
         total = time.perf_counter() - started
     finally:
-        services._Builder.insert = original_insert
+        services.Builder.insert = original_insert
 
     rows = sum(summary.as_dict().values())
     print(f"seed_demo(customers={args.customers}, seed={args.seed}, today={args.today}): {total:.1f} s")
