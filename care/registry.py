@@ -10,7 +10,7 @@ at the bottom use ``kind_choices`` without importing a generator).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -142,11 +142,6 @@ def kind_choices() -> list[tuple[str, str | Promise]]:
     return [(spec.kind, spec.label) for spec in specs()]
 
 
-def kind_label(kind: str) -> str | Promise:
-    spec = spec_for(kind)
-    return spec.label if spec else kind
-
-
 def marketing_kinds() -> frozenset[str]:
     """Kinds whose messages are marketing: they need the customer's consent and
     count against the frequency cap. The others are about the customer's own car."""
@@ -172,9 +167,6 @@ class _Kinds:
     @property
     def values(self) -> list[str]:
         return [spec.kind for spec in specs()]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
 
 
 CareKind = _Kinds()
