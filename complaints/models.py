@@ -5,6 +5,7 @@ for the serious ones. Every change of a case's status is a ``ComplaintEvent``
 written by ``complaints.services.complaint_transition``."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -33,6 +34,73 @@ class ComplaintCategory(models.Model):
         return self.label
 
 
+class Severity(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    ESCALATED = "escalated", _("Escalated")
+    MAJOR = "major", _("Major")
+    URGENT = "urgent", _("Major and urgent")
+
+
+# Each level and the one above it: a breach escalates one level, a tier-A
+# customer's case starts one level up.
+SEVERITY_ORDER = [Severity.NORMAL, Severity.ESCALATED, Severity.MAJOR, Severity.URGENT]
+
+
+def severity_above(severity: str) -> str:
+    i = SEVERITY_ORDER.index(severity)
+    return SEVERITY_ORDER[min(i + 1, len(SEVERITY_ORDER) - 1)]
+
+
+# The carmakers' dealer rules: acknowledge within hours, first contact with the
+# customer within working days, resolve within working days; all in business
+# time (crm.business_time). The migration seeds ComplaintPolicy from this and
+# complaints.services falls back on it for a severity whose row was deleted.
+DEFAULT_POLICIES = {
+    Severity.NORMAL: {"acknowledge_hours": 24, "first_contact_days": 1, "resolution_days": 5},
+    Severity.ESCALATED: {"acknowledge_hours": 8, "first_contact_days": 1, "resolution_days": 3},
+    Severity.MAJOR: {"acknowledge_hours": 4, "first_contact_days": 1, "resolution_days": 2},
+    Severity.URGENT: {"acknowledge_hours": 4, "first_contact_days": 1, "resolution_days": 1},
+}
+DEFAULT_WARN_PERCENT = 25
+
+
+class ComplaintPolicy(models.Model):
+    """The SLA of one severity, in the store's business time (admin)."""
+
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, unique=True)
+    acknowledge_hours = models.PositiveSmallIntegerField(
+        _("acknowledge within (business hours)"), validators=[MinValueValidator(1)]
+    )
+    first_contact_days = models.PositiveSmallIntegerField(
+        _("first contact with the customer within (working days)"), validators=[MinValueValidator(1)]
+    )
+    resolution_days = models.PositiveSmallIntegerField(
+        _("resolve within (working days)"), validators=[MinValueValidator(1)]
+    )
+    warn_percent = models.PositiveSmallIntegerField(
+        _("due soon when this share of the time is left (%)"),
+        default=DEFAULT_WARN_PERCENT,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
+
+    class Meta:
+        verbose_name = _("complaint SLA")
+        verbose_name_plural = _("complaint SLAs")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledge_hours__gt=0, first_contact_days__gt=0, resolution_days__gt=0),
+                name="complaint_policy_clocks_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_percent__gt=0, warn_percent__lt=100), name="complaint_policy_warn_percent_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return Severity(self.severity).label
+
+
 class Complaint(models.Model):
     """One complaint case, from first contact to verified fix."""
 
@@ -45,11 +113,17 @@ class Complaint(models.Model):
         FOLLOW_UP_CALL = "follow_up_call", _("Follow-up call")
         CARMAKER_HOTLINE = "carmaker_hotline", _("Carmaker hotline")
 
-    class Severity(models.TextChoices):
-        NORMAL = "normal", _("Normal")
-        ESCALATED = "escalated", _("Escalated")
-        MAJOR = "major", _("Major")
-        URGENT = "urgent", _("Major and urgent")
+    Severity = Severity
+
+    class SlaState(models.TextChoices):
+        ON_TRACK = "on_track", _("On track")
+        DUE_SOON = "due_soon", _("Due soon")
+        BREACHED = "breached", _("Breached")
+
+    class WaitingOn(models.TextChoices):
+        CUSTOMER = "customer", _("The customer")
+        PARTS = "parts", _("Parts")
+        CARMAKER = "carmaker", _("The carmaker")
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
@@ -95,7 +169,9 @@ class Complaint(models.Model):
         verbose_name=_("received by"),
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
         related_name="+",
+        help_text=_("Empty for a case the customer filed on the public form."),
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     handler = models.ForeignKey(
@@ -124,8 +200,34 @@ class Complaint(models.Model):
     customer_answer = models.TextField(_("customer's answer"), blank=True)
     action_taken = models.TextField(_("what was done"), blank=True)
     follow_up = models.TextField(_("follow-up"), blank=True)
+    # The SLA clocks (complaints.services): each due time, its "due soon" point,
+    # when it was met, and when its breach was escalated (once per clock).
     acknowledge_due = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
+    acknowledge_warn_at = models.DateTimeField(_("acknowledgement due soon from"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    first_contact_due = models.DateTimeField(_("contact the customer by"), null=True, blank=True)
+    first_contact_warn_at = models.DateTimeField(_("first contact due soon from"), null=True, blank=True)
+    first_contacted_at = models.DateTimeField(_("customer first contacted at"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(_("resolution due soon from"), null=True, blank=True)
+    response_breached_at = models.DateTimeField(_("response breached at"), null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(_("resolution breached at"), null=True, blank=True)
+    sla_state = models.CharField(_("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TRACK)
+    paused_at = models.DateTimeField(
+        _("paused since"), null=True, blank=True, help_text=_("The resolution clock stops while the case waits.")
+    )
+    waiting_on = models.CharField(_("waiting on"), max_length=10, choices=WaitingOn.choices, blank=True)
+    pause_reason = models.CharField(_("why it waits"), max_length=200, blank=True)
+    paused_minutes = models.PositiveIntegerField(_("business minutes paused"), default=0)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("follows case"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        help_text=_("The earlier case this one reopens after its 30 days."),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -139,6 +241,7 @@ class Complaint(models.Model):
         indexes = [
             models.Index(fields=["dealership", "status", "received_at"], name="complaint_store_status"),
             models.Index(fields=["customer", "status"], name="complaint_customer_status"),
+            models.Index(fields=["sla_state", "status"], name="complaint_sla_sweep"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["dealership", "number"], name="complaint_number_unique_per_store"),
@@ -154,6 +257,9 @@ class Complaint(models.Model):
                 condition=~Q(status="closed") | (~Q(cause="") & ~Q(remedy="")),
                 name="complaint_closed_has_cause_and_remedy",
             ),
+            models.CheckConstraint(
+                condition=Q(paused_at__isnull=True) | ~Q(waiting_on=""), name="complaint_pause_says_what_it_waits_on"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -165,13 +271,25 @@ class Complaint(models.Model):
 
 
 class ComplaintEvent(models.Model):
-    """One change of a case: who, from, to, the note and the step's data."""
+    """One change of a case: who, from, to, the note and the step's data.
+
+    A step moves the status; the other actions (assigned, customer contacted,
+    paused, resumed, escalated) keep it and say what happened."""
+
+    class Action(models.TextChoices):
+        STEP = "step", _("Step")
+        ASSIGNED = "assigned", _("Handler assigned")
+        CONTACTED = "contacted", _("Customer contacted")
+        PAUSED = "paused", _("Paused")
+        RESUMED = "resumed", _("Resumed")
+        ESCALATED = "escalated", _("Escalated (SLA breached)")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.CASCADE, related_name="events"
     )
     from_status = models.CharField(_("from"), max_length=20, choices=Complaint.Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=Complaint.Status.choices)
+    action = models.CharField(_("what"), max_length=10, choices=Action.choices, default=Action.STEP)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, related_name="+"
     )

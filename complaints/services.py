@@ -6,17 +6,35 @@ step's data, saves it on the case and writes a ``ComplaintEvent``, all in one
 transaction with the case row locked.
 """
 
+import dataclasses
 import datetime
 import decimal
 import itertools
 
+from django.conf import settings
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from complaints.models import Complaint, ComplaintCategory, ComplaintCounter, ComplaintEvent, ComplaintLesson
-from crm.models import User
+from complaints import signals
+from complaints.models import (
+    DEFAULT_POLICIES,
+    DEFAULT_WARN_PERCENT,
+    SEVERITY_ORDER,
+    Complaint,
+    ComplaintCategory,
+    ComplaintCounter,
+    ComplaintEvent,
+    ComplaintLesson,
+    ComplaintPolicy,
+    severity_above,
+)
+from crm.business_time import BusinessHours, add_business_minutes, business_minutes_between
+from crm.models import Dealership, Notification, User
 from customers.models import Customer
 from service.models import RepairOrder
 from vehicles.models import Vehicle
@@ -55,6 +73,86 @@ NEEDS_LESSON = frozenset({Complaint.Severity.MAJOR, Complaint.Severity.URGENT})
 REOPEN_DAYS = 30
 
 
+REOPENS_BEFORE_MANAGER = 2
+Severity = Complaint.Severity
+SlaState = Complaint.SlaState
+
+
+# --- SLA policies and clocks ---------------------------------------------------
+def complaint_default_policies_install() -> int:
+    """A policy row per severity that has none (post_migrate): the defaults live
+    in DEFAULT_POLICIES, admins edit the rows after. Returns how many were made."""
+    existing = set(ComplaintPolicy.objects.values_list("severity", flat=True))
+    missing = [
+        ComplaintPolicy(severity=sev, **values) for sev, values in DEFAULT_POLICIES.items() if sev not in existing
+    ]
+    ComplaintPolicy.objects.bulk_create(missing)
+    return len(missing)
+
+
+@dataclasses.dataclass(frozen=True)
+class Clocks:
+    """What one severity allows, in business minutes."""
+
+    acknowledge: int
+    first_contact: int
+    resolution: int
+    warn_percent: int
+
+    def warn(self, minutes: int) -> int:
+        """Minutes into a clock of ``minutes`` after which it is due soon."""
+        return minutes - minutes * self.warn_percent // 100
+
+
+def clocks_for(severity: str, hours: BusinessHours) -> Clocks:
+    """The severity's SLA in business minutes of the store (one query)."""
+    policy = ComplaintPolicy.objects.filter(severity=severity).first()
+    values = (
+        {
+            "acknowledge_hours": policy.acknowledge_hours,
+            "first_contact_days": policy.first_contact_days,
+            "resolution_days": policy.resolution_days,
+            "warn_percent": policy.warn_percent,
+        }
+        if policy
+        else {**DEFAULT_POLICIES[severity], "warn_percent": DEFAULT_WARN_PERCENT}
+    )
+    return Clocks(
+        acknowledge=values["acknowledge_hours"] * 60,
+        first_contact=values["first_contact_days"] * hours.day_minutes,
+        resolution=values["resolution_days"] * hours.day_minutes,
+        warn_percent=values["warn_percent"],
+    )
+
+
+def _start_clocks(case: Complaint, hours: BusinessHours, start: datetime.datetime, *, response: bool) -> None:
+    """Set the due and due-soon times of the case's clocks from ``start``."""
+    clocks = clocks_for(case.severity, hours)
+
+    def at(minutes: int) -> datetime.datetime:
+        return add_business_minutes(hours, start, minutes)
+
+    if response:
+        case.acknowledge_due, case.acknowledge_warn_at = at(clocks.acknowledge), at(clocks.warn(clocks.acknowledge))
+        case.first_contact_due = at(clocks.first_contact)
+        case.first_contact_warn_at = at(clocks.warn(clocks.first_contact))
+    case.resolution_due, case.resolution_warn_at = at(clocks.resolution), at(clocks.warn(clocks.resolution))
+
+
+def _event(case: Complaint, action: str, by: User | None, at: datetime.datetime, note: str = "", **data):
+    return ComplaintEvent(
+        complaint=case,
+        from_status=case.status,
+        to_status=case.status,
+        action=action,
+        by=by,
+        note=note,
+        data={k: str(v) for k, v in data.items()},
+        at=at,
+    )
+
+
+# --- Opening -------------------------------------------------------------------
 def _next_number(dealership_id: int, year: int) -> str:
     """``TS-2026-000123``: per store and year, from a counter row locked for the
     transaction, so two cases opened at once never share a number."""
@@ -81,22 +179,27 @@ def complaint_open(
     severity: str,
     description: str,
     demand: str = "",
-    by: User,
+    by: User | None,
     vehicle: Vehicle | None = None,
     repair_order: RepairOrder | None = None,
     received_at: datetime.datetime | None = None,
     handler: User | None = None,
     staff_involved: User | None = None,
     carmaker_reference: str = "",
+    parent: Complaint | None = None,
 ) -> Complaint:
-    """Receive a complaint: a numbered case in the customer's store, with its first event."""
+    """Receive a complaint: a numbered case in the customer's store, its SLA
+    clocks started in the store's business time, and its first event.
+
+    A tier-A customer's case starts one severity higher (they are the store's
+    most loyal; losing one costs most). ``by`` is None for the public form."""
     received_at = received_at or timezone.now()
     errors: dict[str, list[str]] = {}
     if not description.strip():
         errors["description"] = [_("Write what happened.")]
     if channel not in Complaint.Channel.values:
         errors["channel"] = [_("Choose how the complaint came in.")]
-    if severity not in Complaint.Severity.values:
+    if severity not in Severity.values:
         errors["severity"] = [_("Choose a severity.")]
     if vehicle is not None and vehicle.customer_id != customer.pk:
         errors["vehicle"] = [_("This car is not the customer's.")]
@@ -107,6 +210,10 @@ def complaint_open(
     if errors:
         raise ValidationError(errors)
     _check_handler(handler=handler, staff_involved=staff_involved)
+    raised = customer.value_tier == Customer.ValueTier.A and severity != SEVERITY_ORDER[-1]
+    if raised:
+        severity = severity_above(severity)
+    store = Dealership.objects.get(pk=customer.dealership_id)
     with transaction.atomic():
         complaint = Complaint(
             dealership_id=customer.dealership_id,
@@ -125,12 +232,18 @@ def complaint_open(
             received_at=received_at,
             handler=handler,
             staff_involved=staff_involved,
+            parent=parent,
         )
+        _start_clocks(complaint, BusinessHours.of(store), received_at, response=True)
         complaint.full_clean()
         complaint.save()
+        note = _("Severity raised one level: a tier-A customer.") if raised else ""
+        if parent is not None:
+            note = " ".join(filter(None, [_("Follows case %(number)s.") % {"number": parent.number}, note]))
         ComplaintEvent.objects.create(
-            complaint=complaint, from_status="", to_status=Status.RECEIVED, by=by, at=received_at
+            complaint=complaint, from_status="", to_status=Status.RECEIVED, by=by, at=received_at, note=note
         )
+        signals.complaint_opened.send(sender=Complaint, complaint=complaint, by=by)
     return complaint
 
 
@@ -143,9 +256,11 @@ def complaint_assign(*, complaint: Complaint, handler: User, by: User, note: str
         _check_handler(handler=handler, staff_involved=complaint.staff_involved)
         complaint.handler = handler
         complaint.save(update_fields=["handler"])
+        _event(complaint, ComplaintEvent.Action.ASSIGNED, by, timezone.now(), note.strip(), handler=handler).save()
     return complaint
 
 
+# --- The steps -----------------------------------------------------------------
 def _step_values(to: str, step_data: dict) -> dict:
     """The step's fields, checked: required ones filled, unknown ones refused."""
     fields = STEP_DATA.get(to, {})
@@ -176,13 +291,25 @@ def _step_values(to: str, step_data: dict) -> dict:
     return values
 
 
-def complaint_transition(*, complaint: Complaint, to: str, by: User, note: str = "", **step_data) -> Complaint:
+def store_manager(dealership_id: int) -> User | None:
+    """The store's manager: the first active one (the store's own, not group level)."""
+    return (
+        User.objects.filter(dealership_id=dealership_id, role=User.Role.MANAGER, is_active=True).order_by("pk").first()
+    )
+
+
+def complaint_transition(*, complaint: Complaint, to: str, by: User | None, note: str = "", **step_data) -> Complaint:
     """Move the case one step on (or reopen it), recording the step's data and an event.
 
     Refused with a ValidationError: a move the loop does not allow (a skipped
     step), a step without its data, closing without cause and remedy, a
     serious case closed without a lesson (``lesson``: what changes in the
-    process), a reopen more than 30 days after closing."""
+    process), a reopen more than 30 days after closing (``complaint_reopen``
+    opens a linked case instead).
+
+    The clocks: recording the case acknowledges it; notifying the customer is a
+    first contact if none was logged; a reopen starts a new resolution clock,
+    and the second one hands the case to the store manager."""
     lesson = step_data.pop("lesson", "")
     now = timezone.now()
     with transaction.atomic():
@@ -199,6 +326,12 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User, note: str =
         for name, value in values.items():
             setattr(case, name, value)
         fields = list(values)
+        if to == Status.RECORDED and case.acknowledged_at is None:
+            case.acknowledged_at = now
+            fields.append("acknowledged_at")
+        if to == Status.CUSTOMER_NOTIFIED and case.first_contacted_at is None:
+            case.first_contacted_at = now
+            fields.append("first_contacted_at")
         if to == Status.CLOSED:
             missing = {
                 k: [_("Record the cause and the remedy before closing.")]
@@ -211,6 +344,10 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User, note: str =
                 raise ValidationError(
                     {"lesson": [_("A major case closes with its lesson: what changes in the process.")]}
                 )
+            if case.paused_at is not None:
+                _unpause(case, now)
+                fields += ["paused_at", "waiting_on", "pause_reason", "paused_minutes", "resolution_due"]
+                fields.append("resolution_warn_at")
             case.closed_at = now
             fields.append("closed_at")
         if to == Status.REOPENED:
@@ -222,7 +359,17 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User, note: str =
                 )
             case.reopen_count += 1
             case.closed_at = None
-            fields += ["reopen_count", "closed_at"]
+            hours = BusinessHours.of(Dealership.objects.get(pk=case.dealership_id))
+            _start_clocks(case, hours, now, response=False)
+            case.resolution_breached_at = None
+            case.sla_state = SlaState.BREACHED if case.response_breached_at else SlaState.ON_TRACK
+            fields += ["reopen_count", "closed_at", "resolution_due", "resolution_warn_at"]
+            fields += ["resolution_breached_at", "sla_state"]
+            if case.reopen_count >= REOPENS_BEFORE_MANAGER:
+                manager = store_manager(case.dealership_id)
+                if manager is not None and manager.pk != case.staff_involved_id:
+                    case.handler = manager
+                    fields.append("handler")
         from_status = case.status
         case.status = to
         case.save(update_fields=[*fields, "status"])
@@ -239,4 +386,254 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User, note: str =
             data={k: str(v) for k, v in values.items()},
             at=now,
         )
+        if to == Status.CLOSED:
+            signals.complaint_closed.send(sender=Complaint, complaint=case, by=by)
+        if to == Status.REOPENED:
+            if "handler" in fields:
+                _notify(
+                    [case.handler],
+                    case,
+                    _("Case %(number)s is reopened a second time: it is yours now.") % {"number": case.number},
+                )
+            signals.complaint_reopened.send(sender=Complaint, complaint=case, by=by, reason=note.strip())
     return case
+
+
+def complaint_reopen(*, complaint: Complaint, by: User | None, reason: str, channel: str = "") -> Complaint:
+    """The customer (or the verification call) is not satisfied: within 30 days
+    of closing the case reopens; after that a new case is opened, linked to
+    the old one. Returns the case that is now open."""
+    if not reason.strip():
+        raise ValidationError({"note": [_("Say why the case is reopened.")]})
+    if complaint.status != Status.CLOSED:
+        raise ValidationError(_("Only a closed case can be reopened."), code="transition_not_allowed")
+    if complaint.closed_at and timezone.now() - complaint.closed_at <= datetime.timedelta(days=REOPEN_DAYS):
+        return complaint_transition(complaint=complaint, to=Status.REOPENED, by=by, note=reason)
+    return complaint_open(
+        customer=complaint.customer,
+        channel=channel or complaint.channel,
+        category=complaint.category,
+        severity=complaint.severity,
+        description=reason.strip(),
+        demand=complaint.demand,
+        by=by,
+        vehicle=complaint.vehicle,
+        repair_order=complaint.repair_order,
+        staff_involved=complaint.staff_involved,
+        handler=complaint.handler if complaint.handler_id != complaint.staff_involved_id else None,
+        carmaker_reference=complaint.carmaker_reference,
+        parent=complaint,
+    )
+
+
+def complaint_contacted(*, complaint: Complaint, by: User, note: str = "") -> Complaint:
+    """The handler reached the customer: the first contact clock is met (once)."""
+    now = timezone.now()
+    with transaction.atomic():
+        case = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if case.status == Status.CLOSED:
+            raise ValidationError(_("The case is closed."), code="closed")
+        if case.first_contacted_at is None:
+            case.first_contacted_at = now
+            case.save(update_fields=["first_contacted_at"])
+        _event(case, ComplaintEvent.Action.CONTACTED, by, now, note.strip()).save()
+    return case
+
+
+# --- Pause and resume ----------------------------------------------------------
+def _unpause(case: Complaint, now: datetime.datetime) -> int:
+    """Stop the pause: the resolution clock moves on by the business time it lasted."""
+    hours = BusinessHours.of(Dealership.objects.get(pk=case.dealership_id))
+    minutes = business_minutes_between(hours, case.paused_at, now)
+    if case.resolution_due is not None:
+        case.resolution_due = add_business_minutes(hours, case.resolution_due, minutes)
+    if case.resolution_warn_at is not None:
+        case.resolution_warn_at = add_business_minutes(hours, case.resolution_warn_at, minutes)
+    case.paused_minutes += minutes
+    case.paused_at, case.waiting_on, case.pause_reason = None, "", ""
+    return minutes
+
+
+def complaint_pause(*, complaint: Complaint, by: User, waiting_on: str, reason: str) -> Complaint:
+    """The case waits on the customer, on parts or on the carmaker: the resolution clock stops."""
+    errors = {}
+    if waiting_on not in Complaint.WaitingOn.values:
+        errors["waiting_on"] = [_("Say what the case waits on.")]
+    if not reason.strip():
+        errors["pause_reason"] = [_("Say why the case waits.")]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        case = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if case.status == Status.CLOSED:
+            raise ValidationError(_("The case is closed."), code="closed")
+        if case.paused_at is not None:
+            raise ValidationError(_("The case is already waiting."), code="paused")
+        case.paused_at, case.waiting_on, case.pause_reason = now, waiting_on, reason.strip()
+        case.save(update_fields=["paused_at", "waiting_on", "pause_reason"])
+        _event(case, ComplaintEvent.Action.PAUSED, by, now, reason.strip(), waiting_on=waiting_on).save()
+    return case
+
+
+def complaint_resume(*, complaint: Complaint, by: User, note: str = "") -> Complaint:
+    """The wait is over: the resolution due time moves on by the business time paused."""
+    now = timezone.now()
+    with transaction.atomic():
+        case = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if case.paused_at is None:
+            raise ValidationError(_("The case is not waiting."), code="not_paused")
+        minutes = _unpause(case, now)
+        case.save(
+            update_fields=[
+                "paused_at",
+                "waiting_on",
+                "pause_reason",
+                "paused_minutes",
+                "resolution_due",
+                "resolution_warn_at",
+            ]
+        )
+        _event(case, ComplaintEvent.Action.RESUMED, by, now, note.strip(), paused_minutes=minutes).save()
+    return case
+
+
+# --- The 15-minute sweep --------------------------------------------------------
+@dataclasses.dataclass
+class SweepReport:
+    escalated: int = 0
+    due_soon: int = 0
+    notified: int = 0
+
+
+def _pending_response(now) -> Q:
+    return Q(acknowledged_at__isnull=True, acknowledge_due__lte=now) | Q(
+        first_contacted_at__isnull=True, first_contact_due__lte=now
+    )
+
+
+def _pending_resolution(now) -> Q:
+    return Q(paused_at__isnull=True, resolution_due__lte=now)
+
+
+def _notify(users, case: Complaint, title: str) -> None:
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=u, dealership_id=case.dealership_id, title=title, url=reverse("complaints:detail", args=[case.pk])
+            )
+            for u in users
+            if u is not None
+        ]
+    )
+
+
+def complaints_sla_sweep(*, now: datetime.datetime | None = None) -> SweepReport:
+    """Every 15 minutes (beat): escalate each breached clock once, then mark
+    every open case on track, due soon or breached.
+
+    Set-based: per clock one locking SELECT of the breached cases, one UPDATE
+    (severity up one level, the breach time set), one INSERT of their events
+    and one of the store managers' notifications, and one e-mail batch; then one
+    UPDATE per state. The breach time is the "once": a case whose clock is
+    already escalated is not selected again, and two runs at once queue on
+    the row locks and find it done."""
+    now = now or timezone.now()
+    with translation.override(settings.LANGUAGE_CODE):
+        return _sweep(now)
+
+
+def _sweep(now: datetime.datetime) -> SweepReport:
+    report = SweepReport()
+    open_cases = Complaint.objects.exclude(status=Status.CLOSED)
+    next_level = Case(
+        *[When(severity=low, then=Value(high)) for low, high in itertools.pairwise(SEVERITY_ORDER)],
+        default=F("severity"),
+    )
+    clocks = [
+        ("response_breached_at", _pending_response(now), _("Response time breached")),
+        ("resolution_breached_at", _pending_resolution(now), _("Resolution time breached")),
+    ]
+    for field, pending, label in clocks:
+        with transaction.atomic():
+            breached = list(
+                open_cases.filter(pending, **{f"{field}__isnull": True})
+                .select_for_update(of=("self",))
+                .values("pk", "number", "status", "severity", "dealership_id")
+                .order_by("pk")
+            )
+            if not breached:
+                continue
+            ids = [row["pk"] for row in breached]
+            Complaint.objects.filter(pk__in=ids).update(
+                **{field: now}, severity=next_level, sla_state=SlaState.BREACHED
+            )
+            ComplaintEvent.objects.bulk_create(
+                [
+                    ComplaintEvent(
+                        complaint_id=row["pk"],
+                        from_status=row["status"],
+                        to_status=row["status"],
+                        action=ComplaintEvent.Action.ESCALATED,
+                        note=str(label),
+                        data={"severity": row["severity"], "to_severity": severity_above(row["severity"])},
+                        at=now,
+                    )
+                    for row in breached
+                ]
+            )
+            report.escalated += len(breached)
+            report.notified += _notify_managers(breached, label, now)
+    marked = open_cases.exclude(sla_state=SlaState.BREACHED)
+    report.due_soon = (
+        marked.filter(sla_state=SlaState.ON_TRACK)
+        .filter(
+            Q(acknowledged_at__isnull=True, acknowledge_warn_at__lte=now)
+            | Q(first_contacted_at__isnull=True, first_contact_warn_at__lte=now)
+            | Q(paused_at__isnull=True, resolution_warn_at__lte=now)
+        )
+        .update(sla_state=SlaState.DUE_SOON)
+    )
+    # A case whose near clocks were met since is on track again.
+    marked.filter(sla_state=SlaState.DUE_SOON).exclude(
+        Q(acknowledged_at__isnull=True, acknowledge_warn_at__lte=now)
+        | Q(first_contacted_at__isnull=True, first_contact_warn_at__lte=now)
+        | Q(paused_at__isnull=True, resolution_warn_at__lte=now)
+    ).update(sla_state=SlaState.ON_TRACK)
+    return report
+
+
+def _notify_managers(breached: list[dict], label, now) -> int:
+    """The store managers of the breached cases: a notification each in the app
+    and one e-mail per manager with their cases (two queries and one batch)."""
+    stores = {row["dealership_id"] for row in breached}
+    managers = list(
+        User.objects.filter(dealership_id__in=stores, role=User.Role.MANAGER, is_active=True).only(
+            "pk", "email", "dealership_id"
+        )
+    )
+    by_store: dict[int, list[User]] = {}
+    for manager in managers:
+        by_store.setdefault(manager.dealership_id, []).append(manager)
+    notes, mails = [], {}
+    for row in breached:
+        for manager in by_store.get(row["dealership_id"], []):
+            title = f"{label}: {row['number']}"
+            notes.append(
+                Notification(
+                    user=manager,
+                    dealership_id=row["dealership_id"],
+                    title=title,
+                    url=reverse("complaints:detail", args=[row["pk"]]),
+                    created_at=now,
+                )
+            )
+            if manager.email:
+                mails.setdefault(manager.email, []).append(title)
+    Notification.objects.bulk_create(notes)
+    messages = [
+        mail.EmailMessage(subject=str(label), body="\n".join(lines), to=[address]) for address, lines in mails.items()
+    ]
+    if messages:
+        mail.get_connection().send_messages(messages)
+    return len(notes)

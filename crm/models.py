@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -5,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.validators import validate_mobile
+from crm.validators import validate_mobile, validate_weekdays
 
 
 class Dealership(models.Model):
@@ -18,6 +20,23 @@ class Dealership(models.Model):
     booking_phone = models.CharField(_("booking phone"), max_length=20, blank=True)
     rescue_phone = models.CharField(_("24-hour rescue phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Business hours: the clocks of complaint SLAs count them (crm.business_time).
+    opens_at = models.TimeField(_("opens at"), default=datetime.time(8, 30))
+    closes_at = models.TimeField(_("closes at"), default=datetime.time(18, 0))
+    open_weekdays = models.CharField(
+        _("open weekdays"),
+        max_length=7,
+        default="1234567",
+        validators=[validate_weekdays],
+        help_text=_(
+            "Days of the week the store is open: 1 is Monday, 7 is Sunday; e.g. 123456 for Monday to Saturday."
+        ),
+    )
+    closed_on_public_holidays = models.BooleanField(
+        _("closed on public holidays"),
+        default=True,
+        help_text=_("Days off of the holiday table close the store; its adjusted working days open it."),
+    )
 
     # Tenancy path used by crm.tenancy.scope_for_user.
     dealership_path = "pk"
@@ -26,6 +45,11 @@ class Dealership(models.Model):
         verbose_name = _("dealership")
         verbose_name_plural = _("dealerships")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens_at__lt=models.F("closes_at")), name="store_opens_before_closing"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -141,3 +165,30 @@ class HolidayYear(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class Notification(models.Model):
+    """A message for one member of staff in the app (an escalated complaint, …):
+    shown where they work until they mark it read."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("for"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    dealership_path = "user__dealership"
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.title

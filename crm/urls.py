@@ -19,6 +19,8 @@ urlpatterns = [
     path("vehicles/", include("vehicles.urls")),
     path("care/", include("care.urls")),
     path("appointments/", include("service.urls")),
+    path("complaints/", include("complaints.urls")),
+    path("c/", include("complaints.public_urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),

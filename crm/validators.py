@@ -147,3 +147,14 @@ def validate_plate(value: str) -> None:
             ),
             code="invalid_plate",
         )
+
+
+# --- Opening days of a store -------------------------------------------------
+def validate_weekdays(value: str) -> None:
+    """ISO weekday digits, each once, at least one: "1234567", "123456"."""
+    digits = value or ""
+    if not digits or any(d not in "1234567" for d in digits) or len(set(digits)) != len(digits):
+        raise ValidationError(
+            _("List the open days as digits 1 (Monday) to 7 (Sunday), each once, such as 123456."),
+            code="invalid_weekdays",
+        )

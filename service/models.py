@@ -9,6 +9,34 @@ from customers.models import Customer
 from vehicles.models import Vehicle
 
 
+class Technician(models.Model):
+    """A workshop technician (技师) of a store: named on the repair orders they
+    worked, so complaints and their rates can be read per technician. Not a
+    user of the CRM: technicians do not log in."""
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="technicians"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    code = models.CharField(_("staff number"), max_length=30, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("technician")
+        verbose_name_plural = _("technicians")
+        ordering = ["dealership", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealership", "code"], condition=~models.Q(code=""), name="technician_code_unique_per_store"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RepairOrder(models.Model):
     """A repair order (派工单). ``total_amount`` is labour plus parts, held by the database."""
 
@@ -40,6 +68,14 @@ class RepairOrder(models.Model):
     advisor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repair_orders",
+    )
+    technician = models.ForeignKey(
+        Technician,
+        verbose_name=_("technician"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

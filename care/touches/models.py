@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from care.registry import kind_choices, spec_for
+from complaints.models import Complaint
 from crm.models import Dealership
 from customers.models import Customer
 from service.models import Appointment, RepairOrder
@@ -224,6 +225,15 @@ class CareTask(models.Model):
     )
     appointment = models.ForeignKey(
         Appointment, verbose_name=_("appointment"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="care_tasks",
+        help_text=_("The case a verification call is about."),
     )
     converted_repair_order = models.ForeignKey(
         RepairOrder,

@@ -42,6 +42,11 @@ class OutcomeCode(models.Model):
         help_text=_('Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer.'),
     )
     flags_phone = models.BooleanField(_("marks the number as wrong"), default=False)
+    dissatisfied = models.BooleanField(
+        _("customer dissatisfied"),
+        default=False,
+        help_text=_("On a post-repair call this outcome opens a complaint case by itself."),
+    )
     customer_status = models.CharField(
         _("sets the customer's status"), max_length=10, choices=Customer.Status.choices, blank=True
     )
