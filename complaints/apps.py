@@ -14,6 +14,10 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        from complaints.panels import register_panels
+
+        # The "open complaint" badge and past cases on the customer's page.
+        register_panels()
         # The SLA defaults live in complaints.models.DEFAULT_POLICIES; a fresh
         # install gets a row per severity on migrate, admins edit them after.
         post_migrate.connect(_install_default_policies, sender=self, dispatch_uid="complaints-default-policies")

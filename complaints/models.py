@@ -98,7 +98,7 @@ class ComplaintPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return Severity(self.severity).label
+        return str(Severity(self.severity).label)
 
 
 class Complaint(models.Model):

@@ -243,11 +243,13 @@ def complaint_open(
         ComplaintEvent.objects.create(
             complaint=complaint, from_status="", to_status=Status.RECEIVED, by=by, at=received_at, note=note
         )
-        signals.complaint_opened.send(sender=Complaint, complaint=complaint, by=by)
+        signals.complaint_opened.send(sender=Complaint, complaint=complaint, by=by, now=received_at)
     return complaint
 
 
-def complaint_assign(*, complaint: Complaint, handler: User, by: User, note: str = "") -> Complaint:
+def complaint_assign(
+    *, complaint: Complaint, handler: User, by: User, note: str = "", now: datetime.datetime | None = None
+) -> Complaint:
     """Give the case to a handler of its store (never the staff member it is about)."""
     if handler.dealership_id not in (None, complaint.dealership_id) or not handler.is_active:
         raise ValidationError({"handler": [_("Choose an active colleague of the same dealership.")]})
@@ -256,7 +258,9 @@ def complaint_assign(*, complaint: Complaint, handler: User, by: User, note: str
         _check_handler(handler=handler, staff_involved=complaint.staff_involved)
         complaint.handler = handler
         complaint.save(update_fields=["handler"])
-        _event(complaint, ComplaintEvent.Action.ASSIGNED, by, timezone.now(), note.strip(), handler=handler).save()
+        _event(
+            complaint, ComplaintEvent.Action.ASSIGNED, by, now or timezone.now(), note.strip(), handler=handler
+        ).save()
     return complaint
 
 
@@ -298,7 +302,15 @@ def store_manager(dealership_id: int) -> User | None:
     )
 
 
-def complaint_transition(*, complaint: Complaint, to: str, by: User | None, note: str = "", **step_data) -> Complaint:
+def complaint_transition(
+    *,
+    complaint: Complaint,
+    to: str,
+    by: User | None,
+    note: str = "",
+    now: datetime.datetime | None = None,
+    **step_data,
+) -> Complaint:
     """Move the case one step on (or reopen it), recording the step's data and an event.
 
     Refused with a ValidationError: a move the loop does not allow (a skipped
@@ -311,7 +323,7 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User | None, note
     first contact if none was logged; a reopen starts a new resolution clock,
     and the second one hands the case to the store manager."""
     lesson = step_data.pop("lesson", "")
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         case = Complaint.objects.select_for_update().get(pk=complaint.pk)
         if to == case.status:
@@ -387,7 +399,7 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User | None, note
             at=now,
         )
         if to == Status.CLOSED:
-            signals.complaint_closed.send(sender=Complaint, complaint=case, by=by)
+            signals.complaint_closed.send(sender=Complaint, complaint=case, by=by, now=now)
         if to == Status.REOPENED:
             if "handler" in fields:
                 _notify(
@@ -395,11 +407,13 @@ def complaint_transition(*, complaint: Complaint, to: str, by: User | None, note
                     case,
                     _("Case %(number)s is reopened a second time: it is yours now.") % {"number": case.number},
                 )
-            signals.complaint_reopened.send(sender=Complaint, complaint=case, by=by, reason=note.strip())
+            signals.complaint_reopened.send(sender=Complaint, complaint=case, by=by, reason=note.strip(), now=now)
     return case
 
 
-def complaint_reopen(*, complaint: Complaint, by: User | None, reason: str, channel: str = "") -> Complaint:
+def complaint_reopen(
+    *, complaint: Complaint, by: User | None, reason: str, channel: str = "", now: datetime.datetime | None = None
+) -> Complaint:
     """The customer (or the verification call) is not satisfied: within 30 days
     of closing the case reopens; after that a new case is opened, linked to
     the old one. Returns the case that is now open."""
@@ -407,8 +421,9 @@ def complaint_reopen(*, complaint: Complaint, by: User | None, reason: str, chan
         raise ValidationError({"note": [_("Say why the case is reopened.")]})
     if complaint.status != Status.CLOSED:
         raise ValidationError(_("Only a closed case can be reopened."), code="transition_not_allowed")
-    if complaint.closed_at and timezone.now() - complaint.closed_at <= datetime.timedelta(days=REOPEN_DAYS):
-        return complaint_transition(complaint=complaint, to=Status.REOPENED, by=by, note=reason)
+    now = now or timezone.now()
+    if complaint.closed_at and now - complaint.closed_at <= datetime.timedelta(days=REOPEN_DAYS):
+        return complaint_transition(complaint=complaint, to=Status.REOPENED, by=by, note=reason, now=now)
     return complaint_open(
         customer=complaint.customer,
         channel=channel or complaint.channel,
@@ -426,9 +441,11 @@ def complaint_reopen(*, complaint: Complaint, by: User | None, reason: str, chan
     )
 
 
-def complaint_contacted(*, complaint: Complaint, by: User, note: str = "") -> Complaint:
+def complaint_contacted(
+    *, complaint: Complaint, by: User, note: str = "", now: datetime.datetime | None = None
+) -> Complaint:
     """The handler reached the customer: the first contact clock is met (once)."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         case = Complaint.objects.select_for_update().get(pk=complaint.pk)
         if case.status == Status.CLOSED:
@@ -454,7 +471,9 @@ def _unpause(case: Complaint, now: datetime.datetime) -> int:
     return minutes
 
 
-def complaint_pause(*, complaint: Complaint, by: User, waiting_on: str, reason: str) -> Complaint:
+def complaint_pause(
+    *, complaint: Complaint, by: User, waiting_on: str, reason: str, now: datetime.datetime | None = None
+) -> Complaint:
     """The case waits on the customer, on parts or on the carmaker: the resolution clock stops."""
     errors = {}
     if waiting_on not in Complaint.WaitingOn.values:
@@ -463,7 +482,7 @@ def complaint_pause(*, complaint: Complaint, by: User, waiting_on: str, reason: 
         errors["pause_reason"] = [_("Say why the case waits.")]
     if errors:
         raise ValidationError(errors)
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         case = Complaint.objects.select_for_update().get(pk=complaint.pk)
         if case.status == Status.CLOSED:
@@ -476,9 +495,11 @@ def complaint_pause(*, complaint: Complaint, by: User, waiting_on: str, reason: 
     return case
 
 
-def complaint_resume(*, complaint: Complaint, by: User, note: str = "") -> Complaint:
+def complaint_resume(
+    *, complaint: Complaint, by: User, note: str = "", now: datetime.datetime | None = None
+) -> Complaint:
     """The wait is over: the resolution due time moves on by the business time paused."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         case = Complaint.objects.select_for_update().get(pk=complaint.pk)
         if case.paused_at is None:

@@ -5,9 +5,9 @@ transaction of the change, so a receiver's rows commit or roll back with it."""
 
 from django.dispatch import Signal
 
-# kwargs: complaint, by
+# kwargs: complaint, by, now (when it happened: a replayed history passes its own)
 complaint_opened = Signal()
-# kwargs: complaint, by
+# kwargs: complaint, by, now
 complaint_closed = Signal()
-# kwargs: complaint, by, reason
+# kwargs: complaint, by, reason, now
 complaint_reopened = Signal()

@@ -1,3 +1,4 @@
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -62,7 +63,8 @@ def customer_get_for_user(*, user, pk: int) -> Customer:
 def customer_watch_text(customer: Customer) -> str:
     """Why ``customer`` is on the watch list, with the figures it was put there on, in the
     active language: "Visits slowed down: usually every 118 days; 205 days since 2026-05-12",
-    "Tier went down: A → B on 2026-12-01". Just the reason when it has no figures (set by
+    "Tier went down: A → B on 2026-12-01", "A tier-A customer complained: case received
+    2026-11-20, open 3 days on 2026-11-23". Just the reason when it has no figures (set by
     hand, or another kind of watch); "" when the customer is not watched.
 
     Reads ``watch_reason``, ``watch_since``, ``watch_usual_days``, ``watch_days_since``,
@@ -88,6 +90,18 @@ def customer_watch_text(customer: Customer) -> str:
             "before": customer.watch_from_tier,
             "after": customer.watch_to_tier,
             "day": customer.watch_since.isoformat() if customer.watch_since else "—",
+        }
+    elif (
+        customer.watch_reason == reason.COMPLAINT
+        and customer.watch_days_since is not None
+        and customer.watch_since is not None
+    ):
+        # The days are counted on watch_since; the day received is worked back from them.
+        received = customer.watch_since - datetime.timedelta(days=customer.watch_days_since)
+        figures = _("case received %(received)s, open %(days)d days on %(day)s") % {
+            "received": received.isoformat(),
+            "days": customer.watch_days_since,
+            "day": customer.watch_since.isoformat(),
         }
     if not figures:
         return label

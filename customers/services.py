@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.models import Dealership
 from customers.models import ChurnEvent, ConsentChange, Customer, TierChange
 
 
@@ -97,3 +98,35 @@ def customer_tier_pin(*, customer: Customer, tier: str | None, reason: str, by, 
             reason=reason.strip()[:200],
             by=by,
         )
+
+
+def customer_for_mobile_or_prospect(
+    *, dealership: Dealership, phone: str, name: str, note: str
+) -> tuple[Customer, bool]:
+    """The store's customer with this mobile (normalised, as stored), or a new
+    prospect record when the store has none; returns it and whether it is new.
+
+    Only this store's customers are matched: the same mobile at another store is
+    another customer record. Of several with the mobile, an active one first,
+    then the oldest. A prospect is an ordinary customer record (there is no
+    prospect status): source "first visit", no advisor, no marketing consent,
+    and ``note`` saying where it came from, for the store to verify.
+
+    The store's row is locked for the caller's transaction, so that two
+    submissions with one unknown mobile at once make one prospect, not two."""
+    with transaction.atomic():
+        list(Dealership.objects.select_for_update().filter(pk=dealership.pk).values_list("pk", flat=True))
+        matches = list(Customer.objects.filter(dealership=dealership, phone=phone).order_by("pk")[:20])
+        if matches:
+            active = [c for c in matches if c.status == Customer.Status.ACTIVE]
+            return (active or matches)[0], False
+        customer = Customer(
+            dealership=dealership,
+            name=name.strip(),
+            phone=phone,
+            source=Customer.Source.FIRST_VISIT,
+            notes=note.strip(),
+        )
+        customer.full_clean()
+        customer.save()
+    return customer, True

@@ -60,6 +60,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
 AUTH_USER_MODEL = "crm.User"
+AUTHENTICATION_BACKENDS = ["crm.auth.StoreModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -211,6 +212,20 @@ CRM_TIER_PARALLEL = env.int("CRM_TIER_PARALLEL", default=2)
 CRM_CARE_CONVERSION_DAYS = env.int("CRM_CARE_CONVERSION_DAYS", default=30)
 # A booked or confirmed appointment not arrived this long after its slot is a no-show.
 CRM_NO_SHOW_AFTER_MINUTES = env.int("CRM_NO_SHOW_AFTER_MINUTES", default=60)
+# The public complaint form (/c/f/<store>/): complaints accepted per IP address
+# and per mobile number within their windows (complaints.ratelimit); more is a 429.
+CRM_COMPLAINT_PER_IP = env.int("CRM_COMPLAINT_PER_IP", default=5)
+CRM_COMPLAINT_PER_IP_SECONDS = env.int("CRM_COMPLAINT_PER_IP_SECONDS", default=60 * 60)
+CRM_COMPLAINT_PER_MOBILE = env.int("CRM_COMPLAINT_PER_MOBILE", default=3)
+CRM_COMPLAINT_PER_MOBILE_SECONDS = env.int("CRM_COMPLAINT_PER_MOBILE_SECONDS", default=24 * 60 * 60)
+# Reverse proxies in front of the web process that append to X-Forwarded-For;
+# 0 (no proxy) takes REMOTE_ADDR as the client's address.
+CRM_COMPLAINT_PROXY_HOPS = env.int("CRM_COMPLAINT_PROXY_HOPS", default=0)
+# Where customers reach the public pages, e.g. https://crm.example.com: the
+# stores' QR codes and the status links in acknowledgement SMS use it (staff
+# often open the CRM by a LAN address customers cannot reach). Empty: a QR code
+# takes the address the staff member's page was opened with.
+CRM_COMPLAINT_PUBLIC_BASE_URL = env("CRM_COMPLAINT_PUBLIC_BASE_URL", default="")
 
 # --- Messages ------------------------------------------------------------------
 # One backend per channel (dotted path), like Django's EMAIL_BACKEND. The
