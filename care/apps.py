@@ -15,9 +15,17 @@ class CareConfig(AppConfig):
 
     def ready(self) -> None:
         import care.kinds.appointment_no_show  # noqa: F401  (connects the appointment_arrived receiver)
+        from care.engine import receivers
         from care.panels import register_panels
+        from complaints import signals as complaint_signals
 
         register_panels()
         # The kinds' specs hold their default rules: a fresh install, or a new
         # kind's module, gets them on migrate (dispatch_uid: once per process).
         post_migrate.connect(_install_default_rules, sender=self, dispatch_uid="care-default-rules")
+        # Complaints announces, care answers (care sits above complaints).
+        complaint_signals.complaint_closed.connect(receivers.verification_call_make, dispatch_uid="care-verification")
+        complaint_signals.complaint_reopened.connect(
+            receivers.verification_call_cancel, dispatch_uid="care-verification-cancel"
+        )
+        complaint_signals.complaint_opened.connect(receivers.receipt_send, dispatch_uid="care-complaint-receipt")

@@ -36,12 +36,14 @@ KIND_MODULES = [
     "weather",
     "winback",
     "early_warning",
+    "complaint_verification",
+    "complaint_receipt",
 ]
 
 # What every generator's rows must carry, and what the engine fills when a
 # generator leaves the optional ones out (see ``care.engine.services``).
 REQUIRED_COLUMNS = ("t_dealership", "t_customer", "t_vehicle", "t_tier", "t_advisor", "t_event", "t_occasion")
-OPTIONAL_COLUMNS = ("t_subject", "t_amount", "t_repair_order", "t_appointment")
+OPTIONAL_COLUMNS = ("t_subject", "t_amount", "t_repair_order", "t_appointment", "t_complaint")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,9 @@ PLACEHOLDERS = {
     "rescue_phone": _("24-hour rescue phone"),
     "item": _("work item (declined work, campaign, holiday)"),
     "price": _("quoted price"),
+    "case_number": _("complaint case number"),
+    "remedy": _("the complaint's remedy"),
+    "status_link": _("link to the complaint's status page"),
 }
 
 

@@ -50,10 +50,11 @@ _FROM_SOURCE = {
     "amount": "t_amount",
     "repair_order_id": "t_repair_order",
     "appointment_id": "t_appointment",
+    "complaint_id": "t_complaint",
 }
 # What the annotations a generator may leave out (care.registry.OPTIONAL_COLUMNS) default to.
 _OPTIONAL = dict(
-    zip(OPTIONAL_COLUMNS, (Value("", output_field=CharField()), NULL_AMOUNT, NULL_ID, NULL_ID), strict=True)
+    zip(OPTIONAL_COLUMNS, (Value("", output_field=CharField()), NULL_AMOUNT, NULL_ID, NULL_ID, NULL_ID), strict=True)
 )
 
 
@@ -180,11 +181,22 @@ def _insert_select(
 
 
 def _insert_step(
-    qs: QuerySet, rule: CareRule, steps: list[int], index: int, fallback, day, now, *, message: bool = False
+    qs: QuerySet,
+    rule: CareRule,
+    steps: list[int],
+    index: int,
+    fallback,
+    day,
+    now,
+    *,
+    message: bool = False,
+    ahead: bool = False,
 ) -> int:
     """Insert the rows of one generator queryset whose contact ``index`` is due today.
 
-    ``message``: the SMS that goes out the day before a call (see ``CareRule.message_day_before``)."""
+    ``message``: the SMS that goes out the day before a call (see ``CareRule.message_day_before``).
+    ``ahead``: also a contact due after today (a touch made at once by an event,
+    see ``care_touches_make_now``; the morning run makes each on its day)."""
     _check_columns(qs, rule.kind)
     days_before = steps[index] + (1 if message else 0)
     # Bounds on the event itself, not on dates computed from it: the database
@@ -194,11 +206,11 @@ def _insert_step(
     #   event - days_before <= day  and  event + expiry_days >= day.
     earliest = day - datetime.timedelta(days=rule.expiry_days)
     latest = day + datetime.timedelta(days=days_before)
-    if index + 1 < len(steps):
+    if index + 1 < len(steps) and not ahead:
         # Only the latest step reached today: a late start skips the earlier
         # calls (the next step's contact, event - next_days_before, is after today).
         qs = qs.filter(t_event__gt=day + datetime.timedelta(days=steps[index + 1] + (1 if message else 0)))
-    qs = qs.filter(t_event__gte=earliest, t_event__lte=latest)
+    qs = qs.filter(t_event__gte=earliest) if ahead else qs.filter(t_event__gte=earliest, t_event__lte=latest)
     qs = qs.annotate(t_due=AddDays("t_event", -days_before), t_expires=AddDays("t_event", rule.expiry_days))
     suffix = (f"#{index + 1}" if len(steps) > 1 else "") + ("/sms" if message else "")
     if suffix:
@@ -241,6 +253,37 @@ def _generate_rule(
             now=now,
         )
     return created, superseded
+
+
+def care_touches_make_now(*, kind: str, dealership_id: int, narrow: Q, now: datetime.datetime | None = None) -> int:
+    """Make at once the touches of ``kind`` that one event calls for (a case
+    closed: its verification call; a case from the public form: its
+    acknowledgement), by the enabled rules of the kind that govern
+    ``dealership_id``; returns how many were made.
+
+    The kind's own generator makes them, narrowed by ``narrow`` (e.g.
+    ``Q(t_complaint=case.pk)``), so there is one definition of such a touch for
+    the event and for the morning run, which makes any the event missed (the
+    rule was off); the unique occasion keeps the two from making it twice.
+    The first contact is made even when it is due after today. Runs in the
+    caller's transaction."""
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    created = 0
+    fallback = None
+    for rule, dealership_ids in effective_rules(kinds=[kind]):
+        if dealership_id not in dealership_ids:
+            continue
+        if fallback is None:
+            fallback = _fallback_advisors((dealership_id,))
+        run = Run(rule=rule, day=day, dealership_ids=(dealership_id,))
+        for message in [False, True] if rule.sends_message_day_before else [False]:
+            produced = spec_for(kind).generate(run)
+            for qs in produced if isinstance(produced, list) else [produced]:
+                created += _insert_step(
+                    qs.filter(narrow), rule, rule.steps, 0, fallback, day, now, message=message, ahead=True
+                )
+    return created
 
 
 def care_tasks_expire(*, day: datetime.date) -> int:

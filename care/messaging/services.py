@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -156,9 +156,11 @@ def _message_for(task: CareTask, opt_outs: set, now: datetime.datetime) -> Outbo
     return message
 
 
-def outbox_enqueue(*, now: datetime.datetime | None = None) -> int:
+def outbox_enqueue(*, now: datetime.datetime | None = None, tasks: QuerySet[CareTask] | None = None) -> int:
     """Queue a message for every open sms/wechat/email touch due by today that
-    has none yet; returns how many were queued (or suppressed at once).
+    has none yet (of ``tasks`` only, when given: a touch made by an event that
+    should not wait, like a complaint's acknowledgement); returns how many were
+    queued (or suppressed at once).
 
     Each message is rendered for its customer, so this reads the due touches in
     chunks; the unique ``task`` column makes two runs at once harmless."""
@@ -169,9 +171,11 @@ def outbox_enqueue(*, now: datetime.datetime | None = None) -> int:
             status=CareTask.Status.OPEN, channel__in=MESSAGE_CHANNELS, due_date__lte=day, expires_on__gte=day
         )
         .filter(message__isnull=True)
-        .select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership")
+        .select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership", "complaint")
         .order_by("pk")
     )
+    if tasks is not None:
+        pending = pending.filter(pk__in=tasks.values("pk"))
     queued, after = 0, 0
     while True:
         tasks = list(pending.filter(pk__gt=after)[:_ENQUEUE_CHUNK])

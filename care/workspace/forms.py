@@ -7,6 +7,7 @@ from care.registry import specs
 from care.winback.models import WinbackReason
 from care.workspace.models import Contact, OutcomeCode
 from care.workspace.selectors import QueueFilters, outcome_needs
+from complaints.models import Complaint, ComplaintCategory
 from customers.models import Customer
 from vehicles.models import Vehicle
 
@@ -84,7 +85,7 @@ class NeededField:
 
 class OutcomeForm(forms.Form):
     # Shown only for the outcomes that need them (``outcome_needs``), in this order.
-    NEEDED_FIELDS = ("appointment_at", "follow_up_on", "reason", "where", "why", "insurer")
+    NEEDED_FIELDS = ("appointment_at", "follow_up_on", "satisfaction", "reason", "where", "why", "insurer")
 
     code = forms.ModelChoiceField(
         label=_("Outcome"),
@@ -105,10 +106,18 @@ class OutcomeForm(forms.Form):
     where = forms.CharField(label=_("Where"), max_length=100, required=False)
     why = forms.CharField(label=_("Why there"), max_length=200, required=False)
     insurer = forms.CharField(label=_("Insurer"), max_length=60, required=False)
+    satisfaction = forms.IntegerField(
+        label=_("Customer's satisfaction (1–5)"),
+        min_value=1,
+        max_value=5,
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": 5, "step": 1}),
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def details(self) -> dict:
-        return {key: self.cleaned_data.get(key, "") for key in ("reason", "where", "why", "insurer")}
+        values = {key: self.cleaned_data.get(key) for key in ("reason", "where", "why", "insurer", "satisfaction")}
+        return {key: "" if value is None else value for key, value in values.items()}
 
     def needed_fields(self, outcomes: list[OutcomeCode]) -> list[NeededField]:
         """The fields only some outcomes need, each with the ``outcomes`` (the panel's) that need it."""
@@ -163,3 +172,18 @@ class WinbackSurveyForm(forms.Form):
     where = forms.CharField(label=_("Where"), max_length=100, required=False)
     why_there = forms.CharField(label=_("Why there"), max_length=200, required=False)
     other = forms.CharField(label=_("Other reason"), max_length=200, required=False)
+
+
+class ComplaintRaiseForm(forms.Form):
+    """A complaint the customer makes on a call (``care.workspace.complaints.care_complaint_raise``)."""
+
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=ComplaintCategory.objects.filter(active=True), empty_label=_("Choose")
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=Complaint.Severity.choices, initial=Complaint.Severity.NORMAL
+    )
+    description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 3}))
+    demand = forms.CharField(
+        label=_("What the customer wants"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

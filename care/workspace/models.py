@@ -39,7 +39,10 @@ class OutcomeCode(models.Model):
         _("details asked"),
         default=list,
         blank=True,
-        help_text=_('Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer.'),
+        help_text=_(
+            'Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer, '
+            "satisfaction (the customer's score, 1–5)."
+        ),
     )
     flags_phone = models.BooleanField(_("marks the number as wrong"), default=False)
     dissatisfied = models.BooleanField(

@@ -16,6 +16,8 @@ from care.touches.selectors import care_task_render
 from care.workspace.models import Contact, OutcomeCode
 from care.workspace.planning import advisor_capacities
 from care.workspace.services import DETAIL_FIELDS
+from complaints.models import Complaint
+from complaints.selectors import customer_open_complaints
 from crm.calendar import working_days
 from crm.models import User
 from crm.tenancy import get_for_user_or_404, scope_for_user
@@ -157,7 +159,12 @@ def _counts(*, own: QuerySet[CareTask], user: User, day: datetime.date, totals: 
     )
     by_kind = [(row["kind"], labels.get(row["kind"], row["kind"]), row["due"], row["late"]) for row in per_kind]
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-    contacts = scope_for_user(Contact.objects.all(), user).filter(created_at__gte=start, channel=Contact.Channel.CALL)
+    # A complaint raised from a call is noted as a contact of its own; the call is counted once, by its outcome.
+    contacts = (
+        scope_for_user(Contact.objects.all(), user)
+        .filter(created_at__gte=start, channel=Contact.Channel.CALL)
+        .exclude(details__has_key="complaint")
+    )
     if user.role == User.Role.ADVISOR:
         contacts = contacts.filter(advisor=user)
     return QueueCounts(by_kind=by_kind, to_do=totals["to_do"], overdue=totals["overdue"], done_today=contacts.count())
@@ -212,6 +219,7 @@ class CallPanel:
     vehicles: list[VehicleDue]
     repair_orders: list[RepairOrder]
     outcomes: list[OutcomeCode]
+    open_complaints: list[Complaint]
 
     @property
     def has_winback(self) -> bool:
@@ -222,7 +230,7 @@ class CallPanel:
 def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
     """Everything the advisor needs on the phone: who, why, what to say, what happened before."""
     tasks = list(
-        group.select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership").order_by(
+        group.select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership", "complaint").order_by(
             "due_date", "-priority", "pk"
         )
     )
@@ -245,6 +253,7 @@ def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
         vehicles=vehicles,
         repair_orders=list(customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:5]),
         outcomes=list(OutcomeCode.objects.filter(active=True)),
+        open_complaints=list(customer_open_complaints(customer_ids=[customer.pk])),
     )
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from care.registry import spec_for
 from care.touches.models import CareTask, Channel
 from care.touches.services import care_tasks_transition
+from care.workspace.complaints import complaint_loop_after_call, satisfaction_errors
 from care.workspace.models import Contact, OutcomeCode, TaskReassignment
 from crm.calendar import next_working_day
 from crm.models import User
@@ -22,8 +23,9 @@ from customers.models import Customer
 from service.models import Appointment, RepairOrder
 from vehicles.models import Vehicle
 
-# Details an outcome may ask for, with the labels the form shows.
-DETAIL_FIELDS = ("reason", "where", "why", "insurer")
+# Details an outcome may ask for, with the labels the form shows. "satisfaction"
+# is the customer's score, 1–5 (care.workspace.complaints.satisfaction_errors).
+DETAIL_FIELDS = ("reason", "where", "why", "insurer", "satisfaction")
 
 
 def care_call_group(task: CareTask) -> QuerySet[CareTask]:
@@ -67,8 +69,12 @@ def _validate(outcome: CallOutcome, now: datetime.datetime) -> None:
         elif not today < outcome.follow_up_on <= today + datetime.timedelta(days=366):
             errors["follow_up_on"] = [_("Choose a day after today and within a year.")]
     for key in code.asks or []:
-        if not str(outcome.details.get(key, "")).strip():
+        value = outcome.details.get(key)
+        if value is None or not str(value).strip():
             errors[key] = [_("This field is required for this outcome.")]
+    score_errors = satisfaction_errors(code=code, score=outcome.details.get("satisfaction"))
+    if score_errors and "satisfaction" not in errors:
+        errors["satisfaction"] = score_errors
     if errors:
         raise ValidationError(errors)
 
@@ -128,7 +134,9 @@ def _apply(tasks: QuerySet[CareTask], code: OutcomeCode, today: datetime.date, n
 
 def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: datetime.datetime | None = None) -> Contact:
     """Record one call: a ``Contact`` for the customer, and the outcome on every
-    touch of the call (the merged reasons), closed or rescheduled as the code says.
+    touch of the call (the merged reasons), closed or rescheduled as the code says;
+    an outcome marked dissatisfied reopens or opens the complaint cases of the
+    call (``care.workspace.complaints.complaint_loop_after_call``).
 
     Raises ValidationError with a message per field the outcome needs, and when
     the call was already logged (by a colleague, or in another tab)."""
@@ -145,7 +153,14 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         )
         if not group:
             raise ValidationError(_("This call has already been logged."), code="already_logged")
-        details = {k: str(v).strip() for k, v in outcome.details.items() if k in DETAIL_FIELDS and str(v).strip()}
+        details = {
+            k: str(v).strip()
+            for k, v in outcome.details.items()
+            if k in DETAIL_FIELDS and v is not None and str(v).strip()
+        }
+        score = int(details["satisfaction"]) if "satisfaction" in details else None
+        if score is not None:
+            details["satisfaction"] = score
         contact = Contact.objects.create(
             dealership_id=task.dealership_id,
             customer_id=task.customer_id,
@@ -173,6 +188,10 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         if code.vehicle_status:
             cars = {t.vehicle_id for t in group if t.vehicle_id}
             Vehicle.objects.filter(pk__in=cars).update(status=code.vehicle_status)
+        # A dissatisfied customer: the verification's case reopens, a post-repair call opens one.
+        complaint_loop_after_call(
+            group=group, contact=contact, code=code, by=by, notes=outcome.notes, score=score, now=now
+        )
     return contact
 
 

@@ -12,16 +12,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from care.registry import CareKind
 from care.touches.models import CareTask
 from care.weather.selectors import weather_alerts_in_force
-from care.workspace.forms import ContactForm, OutcomeForm, QueueFilterForm, ReassignForm, WinbackSurveyForm
+from care.workspace.complaints import care_complaint_raise
+from care.workspace.forms import (
+    ComplaintRaiseForm,
+    ContactForm,
+    OutcomeForm,
+    QueueFilterForm,
+    ReassignForm,
+    WinbackSurveyForm,
+)
 from care.workspace.selectors import call_panel, care_backlog, care_queue, care_task_get_for_user, store_advisors
 from care.workspace.services import CallOutcome, care_call_group, care_call_log, care_contact_log, care_tasks_reassign
 from care.workspace.surveys import winback_survey_record, winback_survey_wanted
+from complaints.models import Complaint
+from complaints.selectors import customer_open_complaints
 from crm.tenancy import scope_for_user
 from customers.selectors import customer_get_for_user
 
@@ -138,6 +148,46 @@ def _back_to_queue(request: HttpRequest) -> HttpResponse:
         response = render(request, "care/workspace/_workspace.html", _workspace_context(request, querystring))
         return retarget(response, "#workspace")
     return redirect(f"{reverse('care:queue')}?{querystring}" if querystring else reverse("care:queue"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_raise_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raise a complaint from a call, on any touch: the form (GET, or a POST
+    with ``prefill`` from the outcome form, carrying the notes typed so far),
+    then the case (POST). With htmx the form opens inside the panel and the
+    outcome form keeps what was typed in it."""
+    task = care_task_get_for_user(user=request.user, pk=pk)
+    following = request.GET.get("next") or request.POST.get("next", "")
+    template = "care/workspace/_complaint_raise.html" if request.htmx else "care/workspace/complaint_raise_page.html"
+    if request.method == "GET" or "prefill" in request.POST:
+        notes = (request.POST.get("notes") or "").strip() or task.notes
+        form = ComplaintRaiseForm(initial={"description": notes, "severity": Complaint.Severity.NORMAL})
+        return render(request, template, {"task": task, "form": form, "next": following})
+    form = ComplaintRaiseForm(request.POST)
+    if form.is_valid():
+        try:
+            case = care_complaint_raise(task=task, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if request.htmx:
+                open_cases = list(customer_open_complaints(customer_ids=[task.customer_id]))
+                context = {"task": task, "case": case, "open_complaints": open_cases}
+                return render(request, "care/workspace/_complaint_raised.html", context)
+            messages.success(request, _("Complaint %(number)s opened.") % {"number": case.number})
+            url = reverse("care:panel", args=[task.pk])
+            return redirect(_with_next(url, following))
+    status = 200 if request.htmx else 400
+    return render(request, template, {"task": task, "form": form, "next": following}, status=status)
+
+
+def _with_next(url: str, following: str) -> str:
+    if not following:
+        return url
+    query = QueryDict(mutable=True)
+    query["next"] = following
+    return f"{url}?{query.urlencode()}"
 
 
 @login_required
