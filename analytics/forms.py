@@ -81,3 +81,19 @@ class DashboardFilterForm(forms.Form):
         if filters.dealership_id is not None:
             params["dealership"] = str(filters.dealership_id)
         return urlencode(params)
+
+
+class ComplaintFilterForm(DashboardFilterForm):
+    """The complaint numbers' filters: the dashboard's month and store (a complaint
+    rate has its own breakdowns, so no breakdown to choose)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["dimension"]
+
+    def querystring(self) -> str:
+        filters = self.filters()
+        params = {"month": f"{filters.month:%Y-%m}"}
+        if filters.dealership_id is not None:
+            params["dealership"] = str(filters.dealership_id)
+        return urlencode(params)

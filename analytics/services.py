@@ -7,11 +7,16 @@ churn state; tier and churn changes are written to their histories with
 ``INSERT … SELECT`` before the customers are updated. No customer passes
 through Python, so the statement count does not grow with the customers.
 
+Complaints count against the score: ``TierPolicy.complaint_penalty`` points off
+per case received in the policy's window (every case, whatever became of it),
+from one aggregate subquery in the scoring ``UPDATE``.
+
 The same pass keeps the watch list (early-warning calls), each entry with the
 figures it was decided on (``Customer.watch_*``): visits falling behind the
 customer's own rhythm (longer since the last visit than the tier policy's
 ``watch_gap_factor`` × the median gap between their last visits), or a tier
-that went down; only while the customer is still active by time.
+that went down, only while the customer is still active by time; and a tier-A
+customer with an open complaint, whatever their churn state.
 
 Idempotent for a day: a rerun finds nothing changed and records nothing.
 """
@@ -27,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -34,6 +40,7 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
+    Subquery,
     Value,
     When,
 )
@@ -42,6 +49,7 @@ from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from analytics.models import CustomerStats
+from complaints.models import Complaint
 from crm.concurrency import map_on_connections
 from crm.models import Dealership
 from crm.sql import DaysBetween
@@ -270,7 +278,24 @@ def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime
     ]
     total_weight = sum(w for w, _ in parts) or 1
     weighted = sum((Value(float(w)) * part for w, part in parts), Value(0.0))
-    score = Greatest(Value(0.0), Value(100.0) * weighted / Value(float(total_weight)), output_field=FloatField())
+    # Every case received in the window costs the penalty, closed or not: a
+    # complaint well handled keeps the customer, but it still happened.
+    window_end = _midnight(day + datetime.timedelta(days=1))
+    complaints = (
+        Complaint.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            received_at__gte=_before(day, months=policy.window_months),
+            received_at__lt=window_end,
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    penalty = Value(float(policy.complaint_penalty)) * Coalesce(Subquery(complaints), Value(0))
+    score = Greatest(
+        Value(0.0), Value(100.0) * weighted / Value(float(total_weight)) - penalty, output_field=FloatField()
+    )
 
     # Churn by time since the last visit (or since the customer was recorded, without visits).
     at_risk_before = _before(day, months=policy.at_risk_months)
@@ -345,6 +370,44 @@ def _score_and_decide(policy: TierPolicy, stores: tuple[int, ...], day: datetime
     )
 
 
+def _watch_complaints(stores: tuple[int, ...], day: datetime.date) -> int:
+    """Put tier-A customers with an open complaint on the watch list (one UPDATE).
+
+    Tier A as on record before tonight or as decided tonight (the case's own
+    penalty may be what takes the A away; a pinned tier is the tier). The
+    figure is the days since the oldest open case was received, as of ``day``
+    (``customer_watch_text`` gives its date back). A customer already watched
+    for a complaint is left as they are: the watch is kept, not renewed, and
+    expires after ``WATCH_DAYS`` like the others (to come back the same night
+    while a case is still open). Runs before the other watches are decided,
+    which then leave it. Returns how many were put on the list."""
+    tier_a = Customer.ValueTier.A
+    # Open on ``day``: received by its end and not closed by then (a recompute of
+    # a past day, as the demo's history replays them, sees the cases of that day).
+    end = _midnight(day + datetime.timedelta(days=1))
+    open_cases = Complaint.objects.filter(customer_id=OuterRef("pk"), received_at__lt=end).filter(
+        ~Q(status=Complaint.Status.CLOSED) | Q(closed_at__gte=end)
+    )
+    oldest = open_cases.order_by("received_at", "pk").values("received_at")[:1]
+    now_a = CustomerStats.objects.filter(customer_id=OuterRef("pk"), tier=tier_a)
+    return (
+        Customer.objects.filter(dealership_id__in=stores)
+        .exclude(watch_reason=Customer.WatchReason.COMPLAINT)
+        .filter(Q(value_tier=tier_a) | Q(Exists(now_a), tier_pinned=False))
+        .filter(Exists(open_cases))
+        .update(
+            **(
+                WATCH_CLEARED
+                | {
+                    "watch_reason": Customer.WatchReason.COMPLAINT,
+                    "watch_since": day,
+                    "watch_days_since": DaysBetween(Value(day), TruncDate(Subquery(oldest))),
+                }
+            )
+        )
+    )
+
+
 def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int, int, int, int]:
     """Write the changes to the histories, then to the customers, with the
     watch list in the same pass: a tier that went down today, or visits
@@ -358,10 +421,15 @@ def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int,
     stale = day - datetime.timedelta(days=WATCH_DAYS)
     Customer.objects.filter(dealership_id__in=stores, watch_since__lt=stale).update(**WATCH_CLEARED)
     reason = Customer.WatchReason
+    complained = _watch_complaints(stores, day)
     # Tier letters sort as the tiers rank (A best): "went down" is new > old. A
     # customer never scored before (a fresh install, a new customer) has no tier
-    # on record yet, only the default: the first tier given is no move down.
-    down = f"(NOT {cu}.tier_pinned AND {cu}.tier_score IS NOT NULL AND s.tier > {cu}.value_tier AND s.watch_tier_down)"
+    # on record yet, only the default: the first tier given is no move down. A
+    # complaint's watch is not replaced by the tier it cost (the case is the reason).
+    down = (
+        f"(NOT {cu}.tier_pinned AND {cu}.tier_score IS NOT NULL AND s.tier > {cu}.value_tier AND s.watch_tier_down"
+        f" AND {cu}.watch_reason <> {_lit(reason.COMPLAINT)})"
+    )
     slowing = f"({cu}.watch_reason = '' AND s.watch_visit_rate)"
 
     def figure(down_value: str, slowing_value: str, column: str) -> str:
@@ -399,7 +467,7 @@ def _record_and_apply(stores: tuple[int, ...], day: datetime.date) -> tuple[int,
             """,
             stores,
         )
-        watched = cursor.fetchone()[0]
+        watched = cursor.fetchone()[0] + complained
         # Only the customers whose figures changed are written (a night changes few).
         # Every SET expression reads the row as it was: value_tier is still the old tier.
         differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
