@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import Http404
@@ -7,7 +8,7 @@ from django.utils.translation import ngettext
 
 from crm.calendar import calendar_gaps
 from crm.forms import HolidayYearForm
-from crm.models import Dealership, Holiday, HolidayYear, User
+from crm.models import Dealership, Holiday, HolidayYear, Notification, User
 from crm.services import holiday_year_set
 from crm.tenancy import scope_for_user
 
@@ -112,12 +113,47 @@ class ScopedInline:
         return _is_admin(request.user)
 
 
+class DealershipAdminForm(forms.ModelForm):
+    """The store form of the admin (which supplies model and fields): the hours must make a day."""
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens is not None and closes is not None and opens >= closes:
+            self.add_error("closes_at", _("The store closes after it opens: check the two times."))
+        return cleaned
+
+
 @admin.register(Dealership)
 class DealershipAdmin(ScopedAdmin):
-    list_display = ["code", "name", "city", "booking_phone", "rescue_phone", "is_active"]
-    list_filter = ["is_active", "city"]
+    form = DealershipAdminForm
+    list_display = [
+        "code",
+        "name",
+        "city",
+        "booking_phone",
+        "rescue_phone",
+        "opens_at",
+        "closes_at",
+        "open_weekdays",
+        "is_active",
+    ]
+    list_filter = ["is_active", "city", "closed_on_public_holidays"]
     search_fields = ["code", "name", "city"]
     group_only_list_filter = ()
+    fieldsets = (
+        (None, {"fields": ("code", "name", "city", "address", "booking_phone", "rescue_phone", "is_active")}),
+        (
+            _("Business hours"),
+            {
+                "fields": ("opens_at", "closes_at", "open_weekdays", "closed_on_public_holidays"),
+                "description": _(
+                    'Complaint deadlines count only these hours: "acknowledge within 8 hours" means 8 hours '
+                    "the store is open."
+                ),
+            },
+        ),
+    )
 
     def has_change_permission(self, request, obj=None):
         # Opening or renaming a store is a group decision.
@@ -208,6 +244,28 @@ class HolidayAdmin(GroupWideAdmin):
     list_filter = ["is_day_off", "name"]
     date_hierarchy = "date"
     search_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ScopedAdmin):
+    """The messages staff got in the app (escalated complaints, …), to look up:
+    they are written by the services that send them and read where staff work."""
+
+    list_display = ["created_at", "title", "user", "dealership", "read_at"]
+    list_filter = [("read_at", admin.EmptyFieldListFilter), "dealership"]
+    list_select_related = ["user", "dealership"]
+    search_fields = ["title", "user__username", "user__last_name", "user__first_name"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False

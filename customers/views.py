@@ -44,7 +44,7 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer 360: profile, cars, visits, and the panels higher apps add (contacts, touches, messages)."""
     customer: Customer = customer_get_for_user(user=request.user, pk=pk)
-    repair_orders = customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:20]
+    repair_orders = customer.repair_orders.select_related("vehicle", "technician").order_by("-opened_at")[:20]
     return render(
         request,
         "customers/customer_detail.html",

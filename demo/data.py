@@ -45,6 +45,8 @@ class StoreSpec:
     # Share of the group's customers served by this store.
     weight: int
     districts: tuple[District, ...]
+    # Business hours (the complaint SLA clocks count them): ISO weekday digits.
+    open_weekdays: str = "1234567"
 
 
 _SHANGHAI_DISTRICTS_AROUND_PUDONG = (
@@ -120,6 +122,8 @@ STORES = (
         brands=("大众", "丰田", "吉利", "比亚迪"),
         weight=25,
         districts=_SUZHOU_DISTRICTS,
+        # The park's store closes on Sundays: Monday to Saturday, 08:30–18:00.
+        open_weekdays="123456",
     ),
 )
 
@@ -286,3 +290,241 @@ WEATHER_LOCATIONS = {
     "上海": ("31.2304", "121.4737", "101020100"),
     "苏州": ("31.2989", "120.5853", "101190401"),
 }
+
+# --- The workshop's technicians -----------------------------------------------------
+
+TECHNICIANS_PER_STORE = 5
+# Who works an order, by weight: the first of a store's technicians is its
+# senior (主修) and takes the most jobs.
+TECHNICIAN_WEIGHTS = (30, 22, 20, 16, 12)
+# Orders of these kinds are worked in the bays by a technician; accessories are
+# fitted and events run by others.
+WORKSHOP_KINDS = ("maintenance", "repair", "warranty", "accident", "bodywork")
+
+# --- Complaints -------------------------------------------------------------------------
+
+# Share of the customers with a visit in the last year who complained in it (the
+# seeds' "a few per thousand visits": about one customer in fifty).
+COMPLAINT_RATE = 0.02
+# Category codes of complaints.ComplaintCategory (its migration's defaults), by weight.
+COMPLAINT_CATEGORIES = _pairs(
+    "repair_quality:26 waiting_time:18 price:16 attitude:10 repeat_repair:8 parts:8 broken_promise:7 "
+    "environment:4 other:3"
+)
+# Categories about the work in the bay: the case names the order's technician,
+# not a member of staff. The others are about the order's advisor.
+WORKSHOP_CATEGORIES = ("repair_quality", "repeat_repair", "parts")
+FRONT_DESK_CATEGORIES = tuple(
+    (code, weight) for code, weight in COMPLAINT_CATEGORIES if code not in WORKSHOP_CATEGORIES
+)
+COMPLAINT_CHANNELS = _pairs(
+    "hotline:24 in_person:24 follow_up_call:20 wechat:12 online_form:8 carmaker_hotline:7 suggestion_box:5"
+)
+COMPLAINT_SEVERITIES = _pairs("normal:72 escalated:17 major:9 urgent:2")
+# What a customer who is still not satisfied says when the case is reopened.
+REOPEN_REASONS = (
+    "客户来电：问题处理后又出现了，要求重新检查。",
+    "回访时客户表示问题没有彻底解决。",
+)
+
+
+@dataclass(frozen=True)
+class ComplaintStory:
+    """One believable case from first call to lesson: what each step records."""
+
+    category: str
+    description: str
+    demand: str
+    findings: str
+    cause: str
+    remedy: str
+    answer: str
+    action: str
+    follow_up: str
+    lesson: str
+    # Goodwill in yuan (0: none), and what the case may wait on while the remedy is prepared.
+    goodwill: tuple[int, int] = (0, 0)
+    waits_on: str = ""
+    wait_reason: str = ""
+
+
+COMPLAINT_STORIES = (
+    ComplaintStory(
+        "repair_quality",
+        "保养后第二天仪表盘机油压力灯亮起，客户担心发动机受损。",
+        "免费检查，给出书面说明。",
+        "复检发现机油滤清器未拧紧，有轻微渗油，机油液位偏低。",
+        "技师作业后未按规范复紧机滤，终检漏项。",
+        "免费更换机滤、补足机油，赠送一次免费保养。",
+        "客户同意处理方案。",
+        "已更换机滤并补足机油，路试后无渗漏。",
+        "三日回访：仪表正常，无渗漏，客户满意。",
+        "保养终检表增加机滤扭矩确认项，由质检员签字。",
+        goodwill=(300, 600),
+    ),
+    ComplaintStory(
+        "repair_quality",
+        "空调维修后出风口异响仍在，客户认为没修好还收了钱。",
+        "彻底修好，退还上次工时费。",
+        "复查为鼓风机轴承磨损，上次只更换了空调滤芯。",
+        "诊断不充分，未按故障树逐项排查。",
+        "免费更换鼓风机电机，退还上次诊断工时费。",
+        "客户同意，要求尽快处理。",
+        "已更换鼓风机电机，异响消除，工时费已退还。",
+        "一周后回访：空调工作正常。",
+        "空调异响类故障交车前须由主修技师试车确认。",
+        goodwill=(200, 500),
+        waits_on="parts",
+        wait_reason="鼓风机电机需从中心库调货",
+    ),
+    ComplaintStory(
+        "repair_quality",
+        "取车时发现驾驶侧车门内饰板有新划痕。",
+        "修复划痕。",
+        "对照接车照片，划痕为拆装门板时工具刮伤。",
+        "拆装内饰未使用塑料撬板，未铺保护垫。",
+        "免费更换门板饰条并致歉。",
+        "客户同意更换。",
+        "已更换门板饰条。",
+        "客户确认外观已恢复。",
+        "内饰拆装一律使用专用撬板并铺设保护垫，接车环检照片留存。",
+        goodwill=(150, 400),
+        waits_on="parts",
+        wait_reason="饰条订货中",
+    ),
+    ComplaintStory(
+        "waiting_time",
+        "预约了上午九点保养，到店后等了近四个小时才交车。",
+        "解释原因，以后预约要准时。",
+        "当日工位排满，预约车辆未被优先派工。",
+        "前台预约与车间派工未同步，预约车辆没有预留工位。",
+        "致歉并赠送两次免费洗车，下次保养优先派工。",
+        "客户接受道歉。",
+        "已致电致歉，洗车券已发放。",
+        "客户下次到店已优先安排，四十分钟交车。",
+        "每日早会核对预约清单，预约车辆预留快保工位。",
+        goodwill=(50, 150),
+    ),
+    ComplaintStory(
+        "waiting_time",
+        "维修承诺一周交车，拖了十几天还没修好，也没人主动告知进度。",
+        "尽快交车，提供代步车。",
+        "保险定损延误，配件晚到五天。",
+        "进度未及时告知客户，交车时间承诺未留余量。",
+        "提供代步车至交车，每两天主动通报进度。",
+        "客户同意，希望按新时间交车。",
+        "已安排代步车，配件到货后三日内交车。",
+        "交车后回访：客户对代步车安排满意。",
+        "交车时间在配件到货确认后再承诺，进度每两天主动告知客户。",
+        goodwill=(300, 800),
+        waits_on="parts",
+        wait_reason="配件在途，预计三天到货",
+    ),
+    ComplaintStory(
+        "price",
+        "结算金额比报价高出近八百元，事先没有告知。",
+        "说明增项并退还未经同意的费用。",
+        "增加了刹车油更换和节气门清洗，未取得客户签字确认。",
+        "增项作业未执行客户确认流程。",
+        "退还未经确认的增项费用。",
+        "客户同意退款方案。",
+        "已退还增项费用。",
+        "客户已收到退款，表示理解。",
+        "增项必须电话确认，并在派工单上记录确认时间和人员。",
+        goodwill=(500, 800),
+    ),
+    ComplaintStory(
+        "price",
+        "同样的保养项目比别的店贵很多，怀疑乱收费。",
+        "给出价格明细。",
+        "价格符合厂家指导价，但顾问未说明项目与配件差异。",
+        "报价时未逐项解释项目明细。",
+        "逐项说明价格构成，赠送保养套餐折扣券。",
+        "客户接受解释。",
+        "已面谈说明并发放折扣券。",
+        "客户办理了保养套餐。",
+        "报价单附项目说明，顾问培训价格沟通话术。",
+        goodwill=(100, 200),
+        waits_on="customer",
+        wait_reason="等客户方便时到店面谈",
+    ),
+    ComplaintStory(
+        "attitude",
+        "服务顾问接待时一直看手机，问问题时态度敷衍。",
+        "要求道歉，换一位顾问。",
+        "调取监控属实，当日高峰时段顾问同时接待三位客户。",
+        "顾问服务意识不足，高峰时段前台人手不够。",
+        "经理当面致歉，为客户更换专属顾问。",
+        "客户接受道歉。",
+        "经理已当面致歉，专属顾问已调整。",
+        "回访：客户对新顾问满意。",
+        "高峰时段增加前台人手，接待规范纳入月度考核。",
+    ),
+    ComplaintStory(
+        "repeat_repair",
+        "同一个底盘异响第三次来店，还是没有解决。",
+        "一次修好，否则要求厂家介入。",
+        "异响来自右前下摆臂胶套老化，前两次只做了紧固。",
+        "首次诊断未找到根本原因，没有执行返修升级流程。",
+        "由技术经理主修，更换下摆臂总成，该项质保延长一年。",
+        "客户同意，要求修后陪同试车。",
+        "已更换下摆臂总成，陪同路试无异响。",
+        "两周后回访：无异响。",
+        "同一故障第二次返修即升级技术经理诊断，并记录返修原因。",
+        goodwill=(300, 1000),
+        waits_on="parts",
+        wait_reason="下摆臂总成需向厂家订货",
+    ),
+    ComplaintStory(
+        "parts",
+        "更换的刹车片不到两个月就有异响，怀疑不是原厂件。",
+        "出示配件来源，更换原厂件。",
+        "配件为原厂件，异响由刹车盘磨损不均引起。",
+        "更换刹车片时未测量刹车盘厚度与跳动。",
+        "免费光盘并更换刹车片，提供配件出库单。",
+        "客户同意。",
+        "已光盘并更换刹车片，出库单已交客户。",
+        "回访：制动无异响。",
+        "更换刹车片必须测量刹车盘并记入派工单。",
+        goodwill=(200, 400),
+    ),
+    ComplaintStory(
+        "broken_promise",
+        "买车时承诺首保免费，结算时却收了工时费。",
+        "按承诺退还工时费。",
+        "销售合同写明首保免费，系统未录入首保权益。",
+        "新车交付时权益未录入系统。",
+        "退还工时费并补录权益。",
+        "客户同意。",
+        "已退还工时费，权益已补录。",
+        "客户确认收到退款。",
+        "新车交付清单增加权益录入核对，由销售与服务双签。",
+    ),
+    ComplaintStory(
+        "environment",
+        "休息区空调坏了，等车时又闷又热，也没有饮用水。",
+        "改善休息区。",
+        "休息区空调故障一周未修，饮水机缺水。",
+        "设施日常巡检无人负责。",
+        "修好空调、增设饮水点，赠送洗车券致歉。",
+        "客户表示理解。",
+        "空调已修好，饮水点已增设。",
+        "回访：客户下次到店体验良好。",
+        "休息区设施纳入每日开店巡检表。",
+        goodwill=(30, 80),
+    ),
+    ComplaintStory(
+        "other",
+        "保养后座椅位置和收音机频道都被调乱了。",
+        "以后注意。",
+        "作业时调整了座椅，交车前未恢复。",
+        "交车检查未包括恢复客户设置。",
+        "致歉，交车检查表增加恢复项。",
+        "客户接受道歉。",
+        "已致电致歉。",
+        "回访：客户满意。",
+        "交车前恢复座椅与多媒体设置，纳入交车检查表。",
+    ),
+)
+# Notes the handler writes on the first call to the customer.
+CONTACT_NOTES = ("已致电客户致歉，说明处理流程和时限。", "已与客户通话，约定复检时间。", "已加客户微信，告知处理进度。")

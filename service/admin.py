@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import ScopedAdmin, ScopedInline
-from service.models import Appointment, RepairLine, RepairOrder
+from service.forms import RepairOrderAdminForm
+from service.models import Appointment, RepairLine, RepairOrder, Technician
 from vehicles.admin import VehicleAdmin
 
 
@@ -25,8 +26,24 @@ class RepairOrderInline(ScopedInline, admin.TabularInline):
         return False
 
 
+@admin.register(Technician)
+class TechnicianAdmin(ScopedAdmin):
+    """Each store's workshop team: managers keep their own store's list (a
+    technician is named on the orders they work, and counted in complaint rates).
+    One who leaves is marked inactive, so that their orders keep the name."""
+
+    managers_can_edit = True
+    list_display = ["name", "code", "dealership", "active"]
+    list_filter = ["active", "dealership"]
+    list_select_related = ["dealership"]
+    search_fields = ["name", "code"]
+    search_help_text = _("Name or staff number.")
+    ordering = ["dealership__code", "name"]
+
+
 @admin.register(RepairOrder)
 class RepairOrderAdmin(ScopedAdmin):
+    form = RepairOrderAdminForm
     list_display = [
         "number",
         "opened_at",
@@ -37,12 +54,20 @@ class RepairOrderAdmin(ScopedAdmin):
         "total_amount",
         "closed_at",
         "advisor",
+        "technician",
         "dealership",
     ]
-    list_filter = ["kind", "payer", "dealership", ("advisor", admin.RelatedOnlyFieldListFilter), "opened_at"]
+    list_filter = [
+        "kind",
+        "payer",
+        "dealership",
+        ("advisor", admin.RelatedOnlyFieldListFilter),
+        ("technician", admin.RelatedOnlyFieldListFilter),
+        "opened_at",
+    ]
     search_fields = ["number", "vehicle__plate_number", "vehicle__vin", "customer__name", "customer__phone"]
     search_help_text = _("RO number, plate number, VIN, customer's name or mobile.")
-    list_select_related = ["customer", "vehicle", "advisor", "dealership"]
+    list_select_related = ["customer", "vehicle", "advisor", "technician", "dealership"]
     readonly_fields = ["total_amount"]
     autocomplete_fields = ["customer", "vehicle"]
     date_hierarchy = "opened_at"

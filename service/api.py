@@ -1,7 +1,13 @@
 from rest_framework import routers, serializers, viewsets
 
 from crm.api import ScopedQuerysetMixin
-from service.models import Appointment, RepairLine, RepairOrder
+from service.models import Appointment, RepairLine, RepairOrder, Technician
+
+
+class TechnicianSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Technician
+        fields = ["id", "name", "code"]
 
 
 class RepairLineSerializer(serializers.ModelSerializer):
@@ -12,6 +18,7 @@ class RepairLineSerializer(serializers.ModelSerializer):
 
 class RepairOrderSerializer(serializers.ModelSerializer):
     lines = RepairLineSerializer(many=True, read_only=True)
+    technician = TechnicianSerializer(read_only=True)
 
     class Meta:
         model = RepairOrder
@@ -22,6 +29,7 @@ class RepairOrderSerializer(serializers.ModelSerializer):
             "vehicle",
             "customer",
             "advisor",
+            "technician",
             "kind",
             "opened_at",
             "closed_at",
@@ -43,9 +51,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
 class RepairOrderViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     """Repair orders arrive from the dealer management system; the API reads them."""
 
-    queryset = RepairOrder.objects.prefetch_related("lines").order_by("-opened_at", "-pk")
+    queryset = RepairOrder.objects.select_related("technician").prefetch_related("lines").order_by("-opened_at", "-pk")
     serializer_class = RepairOrderSerializer
-    filterset_fields = ["customer", "vehicle", "kind", "advisor", "number"]
+    filterset_fields = ["customer", "vehicle", "kind", "advisor", "technician", "number"]
     ordering_fields = ["opened_at", "total_amount"]
 
 

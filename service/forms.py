@@ -33,3 +33,15 @@ class AppointmentDayForm(forms.Form):
         else:
             # The own store is the only one there is: no choice, and no query for the options.
             del self.fields["dealership"]
+
+
+class RepairOrderAdminForm(forms.ModelForm):
+    """The admin's repair order form (the admin supplies the model and fields):
+    the technician works in the order's own store."""
+
+    def clean(self):
+        cleaned = super().clean()
+        technician, dealership = cleaned.get("technician"), cleaned.get("dealership")
+        if technician is not None and dealership is not None and technician.dealership_id != dealership.pk:
+            self.add_error("technician", _("Choose a technician of the order's own dealership."))
+        return cleaned

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from crm.sql import DaysBetween
 from customers.services import customer_visit_recorded
-from service.models import Appointment, RepairLine, RepairOrder, VehicleStatsWatermark
+from service.models import Appointment, RepairLine, RepairOrder, Technician, VehicleStatsWatermark
 from service.selectors import local_day_range
 from service.signals import appointment_arrived
 from vehicles.models import MileageReading, Vehicle
@@ -47,15 +47,21 @@ def repair_order_open(
     opened_at: datetime.datetime,
     mileage: int,
     advisor=None,
+    technician: Technician | None = None,
     payer: str = RepairOrder.Payer.CUSTOMER,
     work_done: str = "",
 ) -> RepairOrder:
     """Open a repair order for a car; its owner and dealership come from the car.
+    The technician, when known, works in that dealership (refused otherwise).
 
     The customer's appointment of the same local day (for this car, else for
     no particular car) that is still waiting for its visit is linked to the
     order and marked arrived (see ``_appointments_link``)."""
     customer = vehicle.customer
+    if technician is not None and technician.dealership_id != customer.dealership_id:
+        raise ValidationError(
+            {"technician": _("Choose a technician of the order's own dealership.")}, code="technician_other_store"
+        )
     order = RepairOrder(
         dealership_id=customer.dealership_id,
         customer=customer,
@@ -65,6 +71,7 @@ def repair_order_open(
         opened_at=opened_at,
         mileage=mileage,
         advisor=advisor,
+        technician=technician,
         payer=payer,
         work_done=work_done,
     )

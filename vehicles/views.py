@@ -19,7 +19,7 @@ def vehicle_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "vehicle": vehicle,
             "readings": vehicle.mileage_readings.order_by("-read_on", "-mileage")[:30],
-            "repair_orders": vehicle.repair_orders.order_by("-opened_at")[:30],
+            "repair_orders": vehicle.repair_orders.select_related("technician").order_by("-opened_at")[:30],
         },
     )
 

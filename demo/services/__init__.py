@@ -10,6 +10,12 @@ recompute (``analytics.services.tiers_recompute``) works them out from the
 history, with the tier policy's thresholds. It runs on the first of each of
 the last ``HISTORY_MONTHS`` months, then on ``today``, so the month-on-month
 movement, the churn funnel and the tier history have a year to show.
+
+The workshop's technicians and the year's complaint cases came later: they
+draw from streams of their own (``Builder.side_stream``), so the rows built
+before them are the same data for the same seed. The cases are opened and
+worked through the complaint services (``demo.services.complaints``), a month
+at a time between the recomputes, since a case counts in the tier score.
 """
 
 import contextlib
@@ -25,13 +31,14 @@ from django.utils import timezone
 
 from analytics.services import tiers_recompute
 from care.models import MessagingProfile, WeatherLocation
+from complaints.models import Complaint
 from crm.models import Dealership, User
 from customers.models import Customer, TierSnapshot
 from demo import data
 from demo.services.builder import Builder, SeedSummary
 from demo.services.dates import inspection_due, lunar_birthday, next_anniversary
 from demo.services.rows import numbered
-from service.models import Appointment, RepairLine, RepairOrder
+from service.models import Appointment, RepairLine, RepairOrder, Technician
 from service.services import vehicle_service_stats_refresh
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
@@ -67,7 +74,8 @@ def demo_data_exists() -> bool:
 
 def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary:
     """Create the demo dealer group with ``customers`` customers and their history, then
-    what the nightly jobs make of it: each car's km per day, and a year of tier recomputes.
+    what the nightly jobs make of it: each car's km per day, and a year of tier recomputes
+    with the year's complaint cases coming in between them.
 
     Precondition: ``demo_data_exists()`` is false (call ``demo_reset`` first).
     Vehicle models are got-or-created by (brand, name), so a catalogue an admin
@@ -81,18 +89,24 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
         for _ in range(customers):
             builder.add_customer()
         builder.add_appointments()
+        # Drawn from their own streams, after everything else (Builder.side_stream).
+        builder.add_technicians()
         builder.insert()
         _messaging_and_weather(builder.stores)
         # What the nightly jobs derive from the history: each car's km per day and
         # last maintenance (which the recompute reads), then tiers and churn states.
         vehicle_service_stats_refresh(full=True)
-        _tier_history(today=today)
+        builder.plan_complaints()
+        _tier_history(today=today, builder=builder)
     return builder.summary()
 
 
-def _tier_history(*, today: datetime.date) -> None:
+def _tier_history(*, today: datetime.date, builder: Builder) -> None:
     """Run the nightly recompute as it would have run over the last months:
-    on the first of each, then today.
+    on the first of each, then today, with the complaints of the days before
+    each run received (and worked) first: a case counts in the tier score from
+    the day it came in, and a tier-A customer's case starts one level up as of
+    the tier they then had. Today's run follows the SLA sweep of the open cases.
 
     The recompute counts every customer in the table; on a day before a
     customer came to us (``created_at``), the run only scored an empty record
@@ -101,11 +115,14 @@ def _tier_history(*, today: datetime.date) -> None:
     first = today.replace(day=1)
     for months in range(HISTORY_MONTHS, 0, -1):
         day = first - relativedelta(months=months)
-        tiers_recompute(day=day)
         day_after = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+        builder.open_complaints(before=day_after)
+        tiers_recompute(day=day)
         not_yet = Customer.objects.filter(created_at__gte=day_after)
         TierSnapshot.objects.filter(month=day, customer__in=not_yet).delete()
         not_yet.update(tier_score=None)
+    builder.open_complaints(before=builder.now)
+    builder.complaints_finish()
     tiers_recompute(day=today)
 
 
@@ -130,7 +147,17 @@ def demo_reset() -> None:
     username; a group-level account someone made by hand survives.
     """
     with transaction.atomic():
-        for model in (Appointment, RepairLine, RepairOrder, MileageReading, Vehicle, Customer, VehicleModel):
+        for model in (
+            Complaint,
+            Appointment,
+            RepairLine,
+            RepairOrder,
+            Technician,
+            MileageReading,
+            Vehicle,
+            Customer,
+            VehicleModel,
+        ):
             model.objects.all().delete()
         User.objects.filter(Q(dealership__isnull=False) | Q(username__in=demo_usernames())).delete()
         Dealership.objects.all().delete()

@@ -1,22 +1,26 @@
 """The builder of the demo dealer group: the random source, the rows built so far, and writing them."""
 
+import contextlib
 import dataclasses
 import datetime
 import itertools
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.utils import timezone
 
 from crm.models import User
 from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
 from demo import data
+from demo.services.complaints import ComplaintHistory
 from demo.services.customers import Customers
 from demo.services.rows import BATCH_SIZE, Store, Table
 from demo.services.stores import StoresAndStaff
+from demo.services.technicians import Technicians
 from demo.services.vehicles import Vehicles
 from demo.services.workshop import Appointments, RepairHistory
-from service.models import Appointment, RepairLine, RepairOrder
+from service.models import Appointment, RepairLine, RepairOrder, Technician
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
 
@@ -35,20 +39,30 @@ class SeedSummary:
     tier_changes: int
     churn_events: int
     watched: int
+    technicians: int
+    complaints: int
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 
 
-class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments):
+class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments, Technicians, ComplaintHistory):
     """Holds the random source, the rows built so far and the uniqueness sets."""
 
     def __init__(self, *, rng: random.Random, today: datetime.date) -> None:
         self.rng = rng
+        # Where the side streams start from (``side_stream``): the seed's own state, untouched.
+        self.seed_state = rng.getstate()
+        self.streams: dict[str, random.Random] = {}
+        self.technicians: list[Technician] = []
+        self.complaint_plans: list = []
+        self.complaints_made: list = []
         self.today = today
         self.yesterday = today - datetime.timedelta(days=1)
         self.tz = timezone.get_default_timezone()
         self.start_of_today = datetime.datetime(today.year, today.month, today.day, tzinfo=self.tz)
+        # The demo's present: its history, complaint steps included, runs up to the end of yesterday.
+        self.now = self.start_of_today
         self.stores: list[Store] = []
         self.users: list[User] = []
         self.catalogue: list[tuple[data.ModelSpec, VehicleModel]] = []
@@ -73,6 +87,25 @@ class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments):
         self.weight_tables: dict[int, tuple[tuple[str, ...], list[int]]] = {}
 
     # --- Small random helpers -------------------------------------------------
+
+    @contextlib.contextmanager
+    def side_stream(self, name: str) -> Iterator[None]:
+        """Draw from a stream of ``name``'s own while inside (every helper reads
+        ``self.rng``), seeded from the seed and the name alone.
+
+        What the demo gained later (technicians, complaints) draws from its own
+        stream: the main stream, and with it every row built before, stays the
+        same whatever is added after it."""
+        stream = self.streams.get(name)
+        if stream is None:
+            origin = random.Random()
+            origin.setstate(self.seed_state)
+            stream = self.streams[name] = random.Random(f"{name}:{origin.getrandbits(64)}")
+        main, self.rng = self.rng, stream
+        try:
+            yield
+        finally:
+            self.rng = main
 
     def pick(self, weighted: tuple[tuple[str, int], ...]) -> str:
         table = self.weight_tables.get(id(weighted))
@@ -129,4 +162,6 @@ class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments):
             tier_changes=TierChange.objects.count(),
             churn_events=ChurnEvent.objects.count(),
             watched=Customer.objects.exclude(watch_reason="").count(),
+            technicians=len(self.technicians),
+            complaints=len(self.complaints_made),
         )

@@ -21,6 +21,7 @@ class StoresAndStaff:
                     address=spec.address,
                     booking_phone=spec.booking_phone,
                     rescue_phone=spec.rescue_phone,
+                    open_weekdays=spec.open_weekdays,
                 )
                 for spec in data.STORES
             ]

@@ -1,7 +1,10 @@
+import datetime
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from crm.models import Dealership, Notification
 from customers.models import Customer
 
 MODELS = [m for m in admin.site._registry if m._meta.app_label in {"crm", "customers", "vehicles", "service", "care"}]
@@ -21,6 +24,7 @@ def test_every_admin_page_renders_for_the_group_admin(client, group_admin, vehic
     # weather provider, holiday days from the year form: their add pages are refused.
     generated = {
         "crm.Holiday",
+        "crm.Notification",
         "care.CareTask",
         "care.Outbox",
         "care.WeatherAlert",
@@ -94,3 +98,90 @@ def test_admin_filters_customers_by_vehicle_usage(client, manager, customer, veh
     client.force_login(manager)
     response = client.get(admin_url(Customer, "changelist"), {"vehicles__usage__exact": "commercial"})
     assert list(response.context["cl"].result_list) == [taxi_owner]
+
+
+# --- Store hours and notifications ----------------------------------------------------
+
+
+def store_form(dealership, **changes):
+    data = {
+        "code": dealership.code,
+        "name": dealership.name,
+        "city": dealership.city,
+        "address": dealership.address,
+        "booking_phone": dealership.booking_phone,
+        "rescue_phone": dealership.rescue_phone,
+        "is_active": "on",
+        "opens_at": "08:30",
+        "closes_at": "18:00",
+        "open_weekdays": "1234567",
+        "closed_on_public_holidays": "on",
+    }
+    return {**data, **changes}
+
+
+def test_store_admin_shows_the_business_hours_and_saves_monday_to_saturday(client, group_admin, dealership):
+    client.force_login(group_admin)
+    url = admin_url(Dealership, "change", dealership.pk)
+    fieldsets = client.get(url).context["adminform"].fieldsets
+    hours = [options["fields"] for name, options in fieldsets if name == "营业时间" or name == "Business hours"]
+    assert hours == [("opens_at", "closes_at", "open_weekdays", "closed_on_public_holidays")]
+
+    response = client.post(url, store_form(dealership, opens_at="09:00", closes_at="17:30", open_weekdays="123456"))
+
+    assert response.status_code == 302
+    dealership.refresh_from_db()
+    assert (dealership.opens_at, dealership.closes_at, dealership.open_weekdays) == (
+        datetime.time(9, 0),
+        datetime.time(17, 30),
+        "123456",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"open_weekdays": "1238"}, "open_weekdays"), ({"open_weekdays": "1123"}, "open_weekdays")],
+)
+def test_store_admin_refuses_bad_weekdays_with_the_validators_message(client, group_admin, dealership, changes, field):
+    client.force_login(group_admin)
+
+    response = client.post(admin_url(Dealership, "change", dealership.pk), store_form(dealership, **changes))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert list(errors) == [field]
+    assert [e.code for e in errors[field]] == ["invalid_weekdays"]
+    # What was typed stays in the form.
+    assert response.context["adminform"].form.data["open_weekdays"] == changes["open_weekdays"]
+    assert Dealership.objects.get(pk=dealership.pk).open_weekdays == "1234567"
+
+
+def test_store_admin_refuses_closing_before_opening_and_keeps_what_was_typed(client, group_admin, dealership):
+    client.force_login(group_admin)
+
+    response = client.post(
+        admin_url(Dealership, "change", dealership.pk), store_form(dealership, opens_at="18:00", closes_at="08:30")
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["closes_at"]
+    assert form.data["opens_at"] == "18:00"
+    dealership.refresh_from_db()
+    assert (dealership.opens_at, dealership.closes_at) == (datetime.time(8, 30), datetime.time(18, 0))
+
+
+def test_notifications_are_read_only_and_scoped_to_the_store(client, manager, other_manager, advisor):
+    mine = Notification.objects.create(user=advisor, dealership=advisor.dealership, title="投诉TS-2025-000001已超时")
+    theirs = Notification.objects.create(user=other_manager, dealership=other_manager.dealership, title="别店通知")
+    client.force_login(manager)
+
+    listed = client.get(admin_url(Notification, "changelist")).context["cl"].result_list
+    assert list(listed) == [mine]
+    assert client.get(admin_url(Notification, "change", theirs.pk)).status_code == 404
+    page = client.get(admin_url(Notification, "change", mine.pk))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.get(admin_url(Notification, "add")).status_code == 403
+    assert client.post(admin_url(Notification, "delete", mine.pk), {"post": "yes"}).status_code == 403
+    assert Notification.objects.count() == 2

@@ -21,11 +21,12 @@ from django.utils import timezone
 from lunar_python import Solar
 
 from analytics.services import tiers_recompute
+from complaints.models import Complaint, ComplaintEvent
 from crm.models import Dealership, User
 from crm.validators import validate_id_number, validate_mobile, validate_plate, validate_vin
 from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
 from demo.services import demo_reset, inspection_due, lunar_birthday, next_anniversary, seed_demo
-from service.models import Appointment, RepairLine, RepairOrder
+from service.models import Appointment, RepairLine, RepairOrder, Technician
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
 TODAY = datetime.date(2025, 6, 15)
@@ -141,6 +142,48 @@ def snapshot() -> dict[str, list[tuple]]:
         "readings": sorted(MileageReading.objects.values_list("vehicle__vin", "read_on", "mileage", "source")),
         "appointments": sorted(
             Appointment.objects.values_list("customer__phone", "vehicle__vin", "scheduled_at", "kind", "notes")
+        ),
+        # What the demo gained with complaints (issue 11): store hours, the
+        # workshop's technicians and who worked each order, the cases and their steps.
+        "store_hours": sorted(
+            Dealership.objects.values_list(
+                "code", "opens_at", "closes_at", "open_weekdays", "closed_on_public_holidays"
+            )
+        ),
+        "technicians": sorted(Technician.objects.values_list("dealership__code", "code", "name", "active")),
+        "repair_order_technicians": sorted(
+            RepairOrder.objects.values_list("dealership__code", "number", "technician__code"), key=repr
+        ),
+        "complaints": sorted(
+            Complaint.objects.values_list(
+                "dealership__code",
+                "number",
+                "customer__phone",
+                "repair_order__number",
+                "channel",
+                "category__code",
+                "severity",
+                "status",
+                "sla_state",
+                "received_at",
+                "received_by__username",
+                "handler__username",
+                "staff_involved__username",
+                "cause",
+                "remedy",
+                "goodwill_cost",
+                "closed_at",
+                "paused_at",
+                "paused_minutes",
+                "reopen_count",
+                "resolution_due",
+            ),
+            key=repr,
+        ),
+        "complaint_events": sorted(
+            ComplaintEvent.objects.values_list(
+                "complaint__dealership__code", "complaint__number", "at", "action", "from_status", "to_status", "note"
+            )
         ),
     }
 
