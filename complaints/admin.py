@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Complaint, ComplaintCategory, ComplaintEvent, ComplaintLesson, ComplaintPolicy
-from crm.admin import GroupWideAdmin, ScopedAdmin
+from crm.admin import GroupWideAdmin, ScopedAdmin, ViewOnly
 
 
 @admin.register(ComplaintCategory)
@@ -37,7 +37,7 @@ class ComplaintPolicyAdmin(GroupWideAdmin):
         return False
 
 
-class ComplaintEventInline(admin.TabularInline):
+class ComplaintEventInline(ViewOnly, admin.TabularInline):
     model = ComplaintEvent
     extra = 0
     can_delete = False
@@ -48,18 +48,9 @@ class ComplaintEventInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Complaint)
-class ComplaintAdmin(ScopedAdmin):
+class ComplaintAdmin(ViewOnly, ScopedAdmin):
     """Cases are read here; they are opened and moved through their steps by the
     complaint services (the status has one writer), so nothing is edited."""
 
@@ -82,15 +73,6 @@ class ComplaintAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Complaint._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ComplaintLesson)

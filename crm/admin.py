@@ -94,6 +94,20 @@ class GroupWideAdmin(admin.ModelAdmin):
         return self.has_change_permission(request)
 
 
+class ViewOnly:
+    """Rows written by services only (histories, notifications): nobody adds,
+    changes or deletes them in admin; the view permission still applies."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopedInline:
     """Inline rows scoped like their parent admin; read-only for managers."""
 
@@ -236,7 +250,7 @@ class HolidayYearAdmin(GroupWideAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(GroupWideAdmin):
+class HolidayAdmin(ViewOnly, GroupWideAdmin):
     """The days themselves, to look up; they are entered a whole year at a time
     in "holiday years", so that a year is never half-changed."""
 
@@ -245,18 +259,9 @@ class HolidayAdmin(GroupWideAdmin):
     date_hierarchy = "date"
     search_fields = ["name"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(ScopedAdmin):
+class NotificationAdmin(ViewOnly, ScopedAdmin):
     """The messages staff got in the app (escalated complaints, …), to look up:
     they are written by the services that send them and read where staff work."""
 
@@ -266,12 +271,3 @@ class NotificationAdmin(ScopedAdmin):
     search_fields = ["title", "user__username", "user__last_name", "user__first_name"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

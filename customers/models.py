@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from crm.fields import EncryptedTextField, KeyedHashField
@@ -314,9 +315,8 @@ class TierPolicy(models.Model):
         verbose_name = _("tier policy")
         verbose_name_plural = _("tier policies")
         constraints = [
-            models.UniqueConstraint(
-                fields=["dealership"], condition=models.Q(dealership__isnull=True), name="tier_policy_one_group_default"
-            ),
+            # One group policy: unique on the store with "no store" as 0 (NULLs never clash in a plain unique index).
+            models.UniqueConstraint(Coalesce("dealership", models.Value(0)), name="tier_policy_one_group_default"),
             models.CheckConstraint(
                 condition=models.Q(lost_months__gt=models.F("at_risk_months")), name="tier_policy_lost_after_risk"
             ),

@@ -22,6 +22,7 @@ from care.workspace.services import CallOutcome, care_call_log
 from complaints.models import Complaint, ComplaintCategory
 from complaints.services import (
     NEEDS_LESSON,
+    STEPS,
     complaint_contacted,
     complaint_open,
     complaint_pause,
@@ -39,16 +40,8 @@ from service.models import RepairOrder
 Status = Complaint.Status
 Severity = Complaint.Severity
 
-# The closed loop after the case is recorded, in order.
-STEPS_AFTER_RECORD = [
-    Status.INVESTIGATED,
-    Status.CAUSE_FOUND,
-    Status.REMEDY_DECIDED,
-    Status.CUSTOMER_NOTIFIED,
-    Status.CARRIED_OUT,
-    Status.FOLLOWED_UP,
-    Status.CLOSED,
-]
+# The closed loop after the case is recorded, in order (the services' own list).
+STEPS_AFTER_RECORD = STEPS[STEPS.index(Status.RECORDED) + 1 :]
 # Minutes from one step to the next (before the severity's pace), as a handler works a normal case.
 STEP_MINUTES = {
     Status.RECORDED: (10, 90),
