@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Dealership
 from customers.models import Customer
@@ -134,7 +135,7 @@ class Complaint(models.Model):
         CUSTOMER_NOTIFIED = "customer_notified", _("Customer notified")
         CARRIED_OUT = "carried_out", _("Remedy carried out")
         FOLLOWED_UP = "followed_up", _("Followed up")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", pgettext_lazy("complaint case", "Closed")
         REOPENED = "reopened", _("Reopened")
 
     dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="+")
