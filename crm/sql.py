@@ -63,3 +63,34 @@ class DaysBetween(Func):
         a_sql, a_params = compiler.compile(self.source_expressions[0])
         b_sql, b_params = compiler.compile(self.source_expressions[1])
         return f"CAST(julianday({a_sql}) - julianday({b_sql}) AS INTEGER)", (*a_params, *b_params)
+
+
+def insert_select(model, rows, columns: dict[str, str], *, ignore_conflicts: bool = True) -> int:
+    """``INSERT INTO model (columns) SELECT …`` from ``rows``: a queryset whose
+    annotations are named in ``columns`` ({target column: annotation}); they are
+    selected by name, so their order in the SQL does not matter. One statement
+    whatever the number of rows; with ``ignore_conflicts`` a row a unique
+    constraint refuses is skipped (what makes a rerun earn nothing twice).
+    Returns how many rows went in."""
+    from django.core.exceptions import EmptyResultSet
+    from django.db import connections
+
+    rows = rows.values(*columns.values())
+    try:
+        select_sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:
+        return 0
+    connection = connections[rows.db]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    cols = ", ".join(quote(c) for c in columns)
+    picked = ", ".join(f"src.{quote(alias)}" for alias in columns.values())
+    body = f"SELECT {picked} FROM ({select_sql}) AS src"
+    if connection.vendor == "sqlite":
+        verb = "INSERT OR IGNORE INTO" if ignore_conflicts else "INSERT INTO"
+        sql = f"{verb} {table} ({cols}) {body}"
+    else:
+        sql = f"INSERT INTO {table} ({cols}) {body}{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)

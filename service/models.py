@@ -90,6 +90,12 @@ class RepairOrder(models.Model):
     labor_amount = models.DecimalField(_("labour amount"), max_digits=10, decimal_places=2, default=0)
     parts_amount = models.DecimalField(_("parts amount"), max_digits=10, decimal_places=2, default=0)
     total_amount = models.DecimalField(_("total amount"), max_digits=10, decimal_places=2, default=0)
+    voided_at = models.DateTimeField(
+        _("voided at"),
+        null=True,
+        blank=True,
+        help_text=_("A cancelled order: it counts for nothing (points reversed)."),
+    )
 
     dealership_path = "dealership"
 
@@ -168,6 +174,63 @@ class RepairLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class InsurancePolicy(models.Model):
+    """A car insurance policy the store sold or renewed (投保/续保): what the
+    renewal rate counts, and what earns club points."""
+
+    class Kind(models.TextChoices):
+        COMPULSORY = "compulsory", _("Compulsory (交强险)")
+        COMMERCIAL = "commercial", _("Commercial")
+
+    class Source(models.TextChoices):
+        CALL = "call", _("Insurance renewal call")
+        DESK = "desk", _("Service desk or admin")
+        API = "api", _("API")
+
+    dealership = models.ForeignKey(
+        Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="insurance_policies"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="insurance_policies"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="insurance_policies"
+    )
+    insurer = models.CharField(_("insurer"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    premium = models.DecimalField(_("premium"), max_digits=10, decimal_places=2)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    source = models.CharField(_("recorded from"), max_length=10, choices=Source.choices, default=Source.DESK)
+    sold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sold by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("insurance policy")
+        verbose_name_plural = _("insurance policies")
+        ordering = ["-starts_on", "-pk"]
+        indexes = [
+            models.Index(fields=["dealership", "starts_on"], name="insurance_store_start"),
+            models.Index(fields=["vehicle", "ends_on"], name="insurance_vehicle_end"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(premium__gte=0), name="insurance_premium_not_negative"),
+            models.CheckConstraint(condition=Q(ends_on__gt=F("starts_on")), name="insurance_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.insurer} {self.starts_on}–{self.ends_on}"
 
 
 class Appointment(models.Model):
