@@ -21,6 +21,7 @@ urlpatterns = [
     path("appointments/", include("service.urls")),
     path("complaints/", include("complaints.urls")),
     path("c/", include("complaints.public_urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),

@@ -14,6 +14,11 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Membership club")
 
     def ready(self) -> None:
+        from loyalty.hooks import register_hooks
+        from loyalty.panels import register_panels
+
+        register_panels()
+        register_hooks()
         # The group's policy and its benefits (defaults in loyalty.models) on
         # migrate; admins edit them after.
         post_migrate.connect(_install_defaults, sender=self, dispatch_uid="loyalty-defaults")

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+app_name = "loyalty"
+urlpatterns = [
+    # The managers' pages (/loyalty/, events, referrals) and the service desk (/loyalty/desk/).
+    path("", include("loyalty.manager_urls")),
+    path("desk/", include("loyalty.desk_urls")),
+]
