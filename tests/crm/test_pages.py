@@ -51,9 +51,9 @@ def test_customer_page_costs_the_same_queries_at_any_size(client, advisor, djang
             mileage=10,
         )
     client.force_login(advisor)
-    # session, user, user's dealership (layout), customer, vehicles, their models,
-    # repair orders, tier history; the care panels: contacts, touches, messages,
-    # consent changes.
+    # session, user with their dealership (layout), customer, vehicles with their
+    # models, repair orders, tier history; the care panels: contacts, touches,
+    # messages, consent changes; the complaints panel; the club's card panel.
     with django_assert_max_num_queries(12):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.status_code == 200
