@@ -18,6 +18,7 @@ class CareConfig(AppConfig):
         from care.engine import receivers
         from care.panels import register_panels
         from complaints import signals as complaint_signals
+        from loyalty import signals as club_signals
 
         register_panels()
         # The kinds' specs hold their default rules: a fresh install, or a new
@@ -29,3 +30,9 @@ class CareConfig(AppConfig):
             receivers.verification_call_cancel, dispatch_uid="care-verification-cancel"
         )
         complaint_signals.complaint_opened.connect(receivers.receipt_send, dispatch_uid="care-complaint-receipt")
+        # The club announces, care answers (care sits above loyalty).
+        club_signals.card_started.connect(receivers.welcome_send, dispatch_uid="care-club-welcome")
+        club_signals.referral_rewarded.connect(receivers.referral_thanks_make, dispatch_uid="care-club-thanks")
+        club_signals.club_event_invitations.connect(
+            receivers.club_invitations_send, dispatch_uid="care-club-invitations"
+        )

@@ -38,6 +38,10 @@ KIND_MODULES = [
     "early_warning",
     "complaint_verification",
     "complaint_receipt",
+    "membership_welcome",
+    "membership_renewal",
+    "referral_thanks",
+    "club_event_invite",
 ]
 
 # What every generator's rows must carry, and what the engine fills when a
@@ -77,6 +81,9 @@ class KindSpec:
     - ``clean_params(params)``: raises ValidationError with what is wrong.
     - ``params``: the parameters the admin form shows as fields.
     - ``default_rules``: the group rules a fresh install starts with.
+    - ``context(touches)``: the kind's own placeholders for a list of its
+      touches, ``{touch id: {placeholder: value}}``, in a fixed number of
+      queries whatever the number of touches (see ``care.touches.selectors``).
     - ``appointment_kind``: the kind of repair order a call books.
     - ``scans_every_car``: long rules run first when rules run in parallel.
     """
@@ -91,6 +98,7 @@ class KindSpec:
     clean_params: Callable[[dict], Any] | None = None
     params: tuple[Param, ...] = ()
     default_rules: tuple[dict, ...] = ()
+    context: Callable[[list], dict[int, dict]] | None = None
     appointment_kind: str = "maintenance"
     scans_every_car: int = 9
     module: str = ""

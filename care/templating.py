@@ -26,6 +26,12 @@ PLACEHOLDERS = {
     "case_number": _("complaint case number"),
     "remedy": _("the complaint's remedy"),
     "status_link": _("link to the complaint's status page"),
+    "card_level": _("membership card level"),
+    "card_number": _("membership card number"),
+    "valid_until": _("membership card valid until"),
+    "benefits": _("the card's benefits"),
+    "referred": _("the referred customer (surname and title)"),
+    "event_link": _("link to register for the club event"),
 }
 
 

@@ -10,6 +10,7 @@ CareTask, not locks, make reruns and concurrent runs safe.
 import dataclasses
 import datetime
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -255,7 +256,14 @@ def _generate_rule(
     return created, superseded
 
 
-def care_touches_make_now(*, kind: str, dealership_id: int, narrow: Q, now: datetime.datetime | None = None) -> int:
+def care_touches_make_now(
+    *,
+    kind: str,
+    dealership_id: int,
+    narrow: Q,
+    now: datetime.datetime | None = None,
+    rows: Callable[[Run], QuerySet] | None = None,
+) -> int:
     """Make at once the touches of ``kind`` that one event calls for (a case
     closed: its verification call; a case from the public form: its
     acknowledgement), by the enabled rules of the kind that govern
@@ -265,8 +273,10 @@ def care_touches_make_now(*, kind: str, dealership_id: int, narrow: Q, now: date
     ``Q(t_complaint=case.pk)``), so there is one definition of such a touch for
     the event and for the morning run, which makes any the event missed (the
     rule was off); the unique occasion keeps the two from making it twice.
-    The first contact is made even when it is due after today. Runs in the
-    caller's transaction."""
+    ``rows`` replaces the generator when the event itself says who the touches
+    are for (an invitation to the customers a manager chose: nothing the
+    morning run could find again). The first contact is made even when it is
+    due after today. Runs in the caller's transaction."""
     now = now or timezone.now()
     day = timezone.localdate(now)
     created = 0
@@ -278,7 +288,7 @@ def care_touches_make_now(*, kind: str, dealership_id: int, narrow: Q, now: date
             fallback = _fallback_advisors((dealership_id,))
         run = Run(rule=rule, day=day, dealership_ids=(dealership_id,))
         for message in [False, True] if rule.sends_message_day_before else [False]:
-            produced = spec_for(kind).generate(run)
+            produced = (rows or spec_for(kind).generate)(run)
             for qs in produced if isinstance(produced, list) else [produced]:
                 created += _insert_step(
                     qs.filter(narrow), rule, rule.steps, 0, fallback, day, now, message=message, ahead=True

@@ -26,7 +26,7 @@ from care.messaging.models import MessagingProfile, Outbox
 from care.registry import marketing_kinds
 from care.templating import render, template_fields
 from care.touches.models import CareOptOut, CareTask, CareTaskEvent, Channel
-from care.touches.selectors import care_task_context
+from care.touches.selectors import care_task_context, care_tasks_kind_context
 from care.touches.services import care_tasks_transition
 from crm.validators import MOBILE_RE
 from customers.models import ConsentChange, Customer
@@ -182,6 +182,7 @@ def outbox_enqueue(*, now: datetime.datetime | None = None, tasks: QuerySet[Care
         if not tasks:
             return queued
         after = tasks[-1].pk
+        care_tasks_kind_context(tasks)  # the kinds' own placeholders, per kind for the chunk
         opt_outs = _opt_outs([t.customer_id for t in tasks])
         messages = [_message_for(t, opt_outs.get(t.customer_id, set()), now) for t in tasks]
         Outbox.objects.bulk_create(messages, ignore_conflicts=True)

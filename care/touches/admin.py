@@ -27,6 +27,12 @@ SAMPLE_CONTEXT = {
     "rescue_phone": "400-820-1234",
     "item": "刹车片更换",
     "price": "860.00",
+    "card_level": "银卡",
+    "card_number": "M00001234",
+    "valid_until": "2028-03-01",
+    "benefits": "工时费优惠10%、免费洗车 20次、四轮定位 1次",
+    "referred": "陈先生",
+    "event_link": "https://crm.example.cn/loyalty/e/…",
 }
 
 

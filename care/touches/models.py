@@ -169,6 +169,7 @@ class CareTask(models.Model):
         SEND_FAILED = "send_failed", _("Message failed")
         DONE_ELSEWHERE = "done_elsewhere", _("Done elsewhere")
         INSURED_ELSEWHERE = "insured_elsewhere", _("Insured elsewhere")
+        INSURED_HERE = "insured_here", _("Insured with us")
         UNREACHABLE = "unreachable", _("Unreachable")
         CAR_SOLD = "car_sold", _("Car sold")
         MOVED = "moved", _("Moved away")

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from care.registry import spec_for
 from care.templating import render
 from care.touches.models import CareTask
 from complaints.links import status_path
@@ -18,11 +19,31 @@ def complaint_status_link(case: Complaint) -> str:
     return f"{base}{status_path(case)}"
 
 
+def care_tasks_kind_context(tasks: list[CareTask]) -> list[CareTask]:
+    """Fill the kinds' own placeholders (``KindSpec.context``: a card's level,
+    a club event's link…) of ``tasks`` at once: one call per kind present, a
+    fixed number of queries each, kept on the touches for ``care_task_context``."""
+    by_kind: dict[str, list[CareTask]] = {}
+    for task in tasks:
+        if "_kind_context" not in task.__dict__:
+            by_kind.setdefault(task.kind, []).append(task)
+    for kind, touches in by_kind.items():
+        spec = spec_for(kind)
+        found = spec.context(touches) if spec is not None and spec.context is not None else {}
+        for task in touches:
+            task._kind_context = found.get(task.pk, {})
+    return tasks
+
+
 def care_task_context(task: CareTask) -> dict:
     """The placeholders' values. Reads ``customer``, ``vehicle__model``,
-    ``assigned_to``, ``dealership`` and ``complaint``: select them with the touch."""
+    ``assigned_to``, ``dealership`` and ``complaint``: select them with the
+    touch; the kind's own placeholders are read here when
+    ``care_tasks_kind_context`` did not fill them for a whole list before."""
     customer, vehicle, advisor, store = task.customer, task.vehicle, task.assigned_to, task.dealership
     case = task.complaint if task.complaint_id else None
+    if "_kind_context" not in task.__dict__:
+        care_tasks_kind_context([task])
     return {
         "name": customer.name,
         "title": customer.title,
@@ -40,6 +61,7 @@ def care_task_context(task: CareTask) -> dict:
         "case_number": case.number if case else "",
         "remedy": case.remedy if case else "",
         "status_link": complaint_status_link(case) if case else "",
+        **task._kind_context,
     }
 
 

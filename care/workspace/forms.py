@@ -9,6 +9,7 @@ from care.workspace.models import Contact, OutcomeCode
 from care.workspace.selectors import QueueFilters, outcome_needs
 from complaints.models import Complaint, ComplaintCategory
 from customers.models import Customer
+from service.models import InsurancePolicy
 from vehicles.models import Vehicle
 
 
@@ -85,7 +86,20 @@ class NeededField:
 
 class OutcomeForm(forms.Form):
     # Shown only for the outcomes that need them (``outcome_needs``), in this order.
-    NEEDED_FIELDS = ("appointment_at", "follow_up_on", "satisfaction", "reason", "where", "why", "insurer")
+    NEEDED_FIELDS = (
+        "appointment_at",
+        "follow_up_on",
+        "satisfaction",
+        "reason",
+        "where",
+        "why",
+        "insurer",
+        "policy_kind",
+        "premium",
+        "starts_on",
+        "ends_on",
+    )
+    DETAILS = ("reason", "where", "why", "insurer", "satisfaction", "policy_kind", "premium", "starts_on", "ends_on")
 
     code = forms.ModelChoiceField(
         label=_("Outcome"),
@@ -106,6 +120,19 @@ class OutcomeForm(forms.Form):
     where = forms.CharField(label=_("Where"), max_length=100, required=False)
     why = forms.CharField(label=_("Why there"), max_length=200, required=False)
     insurer = forms.CharField(label=_("Insurer"), max_length=60, required=False)
+    # A policy placed here ("renewed with us"): care.workspace.insurance.
+    policy_kind = forms.ChoiceField(
+        label=_("Insurance kind"), choices=[("", "—"), *InsurancePolicy.Kind.choices], required=False
+    )
+    premium = forms.DecimalField(
+        label=_("Premium (yuan)"), min_value=0, max_digits=10, decimal_places=2, required=False
+    )
+    starts_on = forms.DateField(
+        label=_("Policy starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    ends_on = forms.DateField(
+        label=_("Policy ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     satisfaction = forms.IntegerField(
         label=_("Customer's satisfaction (1–5)"),
         min_value=1,
@@ -116,7 +143,7 @@ class OutcomeForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def details(self) -> dict:
-        values = {key: self.cleaned_data.get(key) for key in ("reason", "where", "why", "insurer", "satisfaction")}
+        values = {key: self.cleaned_data.get(key) for key in self.DETAILS}
         return {key: "" if value is None else value for key, value in values.items()}
 
     def needed_fields(self, outcomes: list[OutcomeCode]) -> list[NeededField]:

@@ -41,10 +41,19 @@ class OutcomeCode(models.Model):
         blank=True,
         help_text=_(
             'Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer, '
-            "satisfaction (the customer's score, 1–5)."
+            "satisfaction (the customer's score, 1–5), and for a policy placed here policy_kind, premium, "
+            "starts_on, ends_on."
         ),
     )
     flags_phone = models.BooleanField(_("marks the number as wrong"), default=False)
+    places_insurance = models.BooleanField(
+        _("records a policy placed here"),
+        default=False,
+        help_text=_(
+            "On an insurance renewal call this outcome records the policy the store sold (it asks insurer, "
+            "policy_kind, premium, starts_on and ends_on) and moves the car's insurance expiry on."
+        ),
+    )
     dissatisfied = models.BooleanField(
         _("customer dissatisfied"),
         default=False,

@@ -10,6 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from care.kinds.club import CardSummary, customer_card_summary
 from care.registry import CareKind
 from care.touches.models import CareTask, Channel
 from care.touches.selectors import care_task_render
@@ -185,7 +186,7 @@ def care_task_get_for_user(*, user: User, pk: int) -> CareTask:
     call of their store; group-level users any call. Anything else, a colleague's
     call as much as another store's, is a 404. One query, the permission in its
     WHERE clause: the check costs nothing extra."""
-    tasks = CareTask.objects.select_related("customer")
+    tasks = CareTask.objects.select_related("customer__advisor")
     if user.role == User.Role.ADVISOR:
         tasks = tasks.filter(assigned_to=user)
     return get_for_user_or_404(tasks, user, pk=pk)
@@ -220,6 +221,7 @@ class CallPanel:
     repair_orders: list[RepairOrder]
     outcomes: list[OutcomeCode]
     open_complaints: list[Complaint]
+    card: CardSummary | None = None
 
     @property
     def has_winback(self) -> bool:
@@ -230,11 +232,17 @@ class CallPanel:
 def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
     """Everything the advisor needs on the phone: who, why, what to say, what happened before."""
     tasks = list(
-        group.select_related("customer", "vehicle__model", "rule", "assigned_to", "dealership", "complaint").order_by(
-            "due_date", "-priority", "pk"
-        )
+        group.select_related(
+            "customer__advisor", "vehicle__model", "rule", "assigned_to", "dealership", "complaint"
+        ).order_by("due_date", "-priority", "pk")
     )
     customer = tasks[0].customer if tasks else task.customer
+    # The club card (one query, paid for by the customer's advisor coming with
+    # the touches above); a renewal reason's script names the same card.
+    card = customer_card_summary(customer=customer, day=timezone.localdate())
+    for touch in tasks:
+        if touch.kind == CareKind.MEMBERSHIP_RENEWAL and card is not None and touch.subject == card.card.number:
+            touch._kind_context = card.placeholders
     upcoming: dict[int, list[CareTask]] = {}
     for touch in CareTask.objects.filter(
         customer=customer, status=CareTask.Status.OPEN, vehicle__isnull=False
@@ -254,6 +262,7 @@ def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:
         repair_orders=list(customer.repair_orders.select_related("vehicle").order_by("-opened_at")[:5]),
         outcomes=list(OutcomeCode.objects.filter(active=True)),
         open_complaints=list(customer_open_complaints(customer_ids=[customer.pk])),
+        card=card,
     )
 
 

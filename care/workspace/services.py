@@ -16,6 +16,7 @@ from care.registry import spec_for
 from care.touches.models import CareTask, Channel
 from care.touches.services import care_tasks_transition
 from care.workspace.complaints import complaint_loop_after_call, satisfaction_errors
+from care.workspace.insurance import insurance_after_call
 from care.workspace.models import Contact, OutcomeCode, TaskReassignment
 from crm.calendar import next_working_day
 from crm.models import User
@@ -24,8 +25,10 @@ from service.models import Appointment, RepairOrder
 from vehicles.models import Vehicle
 
 # Details an outcome may ask for, with the labels the form shows. "satisfaction"
-# is the customer's score, 1–5 (care.workspace.complaints.satisfaction_errors).
-DETAIL_FIELDS = ("reason", "where", "why", "insurer", "satisfaction")
+# is the customer's score, 1–5 (care.workspace.complaints.satisfaction_errors);
+# the policy's kind, premium and dates are for a policy placed here
+# (care.workspace.insurance).
+DETAIL_FIELDS = ("reason", "where", "why", "insurer", "satisfaction", "policy_kind", "premium", "starts_on", "ends_on")
 
 
 def care_call_group(task: CareTask) -> QuerySet[CareTask]:
@@ -136,7 +139,8 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
     """Record one call: a ``Contact`` for the customer, and the outcome on every
     touch of the call (the merged reasons), closed or rescheduled as the code says;
     an outcome marked dissatisfied reopens or opens the complaint cases of the
-    call (``care.workspace.complaints.complaint_loop_after_call``).
+    call (``care.workspace.complaints.complaint_loop_after_call``); one that
+    places insurance records the policy (``care.workspace.insurance``).
 
     Raises ValidationError with a message per field the outcome needs, and when
     the call was already logged (by a colleague, or in another tab)."""
@@ -192,6 +196,8 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         complaint_loop_after_call(
             group=group, contact=contact, code=code, by=by, notes=outcome.notes, score=score, now=now
         )
+        # "Renewed with us": the policy sold, the car's insurance moved on.
+        insurance_after_call(group=group, contact=contact, code=code, details=details, by=by)
     return contact
 
 

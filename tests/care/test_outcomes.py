@@ -384,7 +384,7 @@ def test_the_panel_marks_each_field_with_the_outcomes_that_need_it(client, advis
     assert 'data-field="where" data-needed-by="done_elsewhere"' in page
     assert "（选“已预约到店 / 客户愿意回厂（已预约）”时填写）" in needed_block(page, "appointment_at")
     assert 'name="insurer"' in needed_block(page, "insurer")
-    assert "（选“已在别处续保”时填写）" in needed_block(page, "insurer")
+    assert "（选“已在别处续保 / 续保成功（本店）”时填写）" in needed_block(page, "insurer")
     # Not hidden by the server: without JavaScript every field shows.
     assert " hidden" not in page.split('<form class="outcome"')[1].split("</form>")[0]
     assert "<script" not in page  # a fragment brings no script: the queue page has it already
