@@ -127,7 +127,8 @@ def card_year_start(card: MembershipCard, day: datetime.date) -> datetime.date:
     ``valid_from`` on or before ``day`` (benefit counters reset on it)."""
     years = day.year - card.valid_from.year
     start = add_years(card.valid_from, years)
-    if start > day:
+    # The card's last day (valid_until is the last anniversary) still belongs to the year before.
+    if start > day or (start == card.valid_until and start > card.valid_from):
         start = add_years(card.valid_from, years - 1)
     return max(start, card.valid_from)
 
@@ -265,6 +266,8 @@ def _clear_points(card: MembershipCard, kind: str, day: datetime.date, by, reaso
 def card_refund(*, card: MembershipCard, by: User, day: datetime.date, reason: str = "", now=None):
     """A paid card is fully refundable within ``refund_days`` of its start (day 30
     yes, day 31 no): the fee back, the card refunded, its points and benefits void."""
+    if by is None or by.role == User.Role.ADVISOR:
+        raise ValidationError(_("Only a manager can refund a card."), code="manager_only")
     policy = policy_for(card.dealership_id)
     now = now or timezone.now()
     if card.fee_paid <= 0:
@@ -425,26 +428,23 @@ class NightlyReport:
     lapsed: int = 0
 
 
-def _active_card_at(day_ref, *, customer: str, store: str):
-    """The id of the customer's active card at the store that covers ``day_ref``:
-    the card itself, or the card it replaced (points earned the day of an
-    upgrade go to the new card, which carries the old one's)."""
-    return Subquery(
-        MembershipCard.objects.filter(
-            customer_id=OuterRef(customer),
-            dealership_id=OuterRef(store),
-            status=Status.ACTIVE,
-            valid_until__gte=day_ref,
-        )
-        .filter(Q(valid_from__lte=day_ref) | Q(previous__valid_from__lte=day_ref))
-        .values("pk")[:1]
-    )
+def _computed(field: str):
+    """An order by ``field`` that no index gives: sorting by it makes PostgreSQL
+    finish a selection before an ``INSERT … SELECT`` writes its first row (see
+    ``_entries``), and the rows go in in the order of ``field``."""
+    return ExpressionWrapper(F(field) + Value(0), output_field=IntegerField()).asc()
 
 
 def _entries(rows, *, extra: dict[str, str]) -> int:
+    """Insert the entries ``rows`` select, in the order of the rows they come
+    from. The order is what keeps the statement linear (``_computed``): sorted,
+    the whole selection is read before the first row is written. Streamed
+    instead, its anti-join on the ledger could rescan, for every row, the
+    ledger's pages the statement itself is filling (the plan of an empty
+    ledger, a fresh install's first night: minutes instead of seconds)."""
     columns = {"card_id": "e_card", "points": "e_points", "kind": "e_kind", "source": "e_source"}
     columns.update({"earned_on": "e_day", "created_at": "e_at", "reason": "e_reason", **extra})
-    return insert_select(PointsEntry, rows, columns)
+    return insert_select(PointsEntry, rows.order_by(_computed("pk")), columns)
 
 
 def _entry_values(day, now, kind, source):
@@ -469,50 +469,97 @@ def _customer_paid(prefix: str = "") -> Q:
     return Q(**{f"{prefix}payer": RepairOrder.Payer.CUSTOMER}) & ~Q(**{f"{prefix}kind": RepairOrder.Kind.WARRANTY})
 
 
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Local midnight starting ``day``: ``at__date <= day`` is ``at < _day_start(day + 1)``,
+    which an index on ``at`` can serve (a cast to the local date cannot)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _join_card(rows, *, customer: str, store: str, on):
+    """``rows`` joined to the customer's active card at ``store`` covering the
+    day ``on`` (an expression), as ``e_card``: the card itself, or the card it
+    replaced (points earned the day of an upgrade go to the new card, which
+    carries the old one's). One card at most, since a customer holds one active
+    card per store; a row without one is left out. A join, not a subquery per
+    row: the planner hashes the cards once."""
+    card = f"{customer}__membership_cards"
+    covering = Q(**{f"{card}__valid_from__lte": on}) | Q(**{f"{card}__previous__valid_from__lte": on})
+    return rows.filter(
+        covering,
+        **{f"{card}__status": Status.ACTIVE, f"{card}__dealership_id": F(store), f"{card}__valid_until__gte": on},
+    ).annotate(e_card=F(f"{card}__pk"))
+
+
+def _on_earning_card(rows, *, customer: str, store: str, on, kind: str, link: str):
+    """``rows`` on the card each earns on (``_join_card``), those that earned
+    before left out by an anti-join on the ledger's ``link`` column: a source
+    that earned is never offered to the insert again (the unique (kind, source)
+    still guards it), and one not yet earned is found however late it came."""
+    earned = PointsEntry.objects.filter(kind=kind, **{link: OuterRef("pk")})
+    return _join_card(rows.filter(~Exists(earned)), customer=customer, store=store, on=on)
+
+
 def points_earn(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date, now) -> dict[str, int]:
-    """The night's points, each an ``INSERT … SELECT`` that skips what was earned
-    before (the unique (kind, source)): repair spend of closed customer-paid
-    orders (warranty and carmaker-paid excluded), premiums placed here, events
-    attended, confirmed referrals; each on the card valid when it happened."""
+    """The night's points, each an ``INSERT … SELECT`` of what has not earned
+    yet (the ledger's unique (kind, source) guards it too): repair spend of
+    closed customer-paid orders (warranty and carmaker-paid excluded), premiums
+    placed here, events attended, confirmed referrals; each on the card valid
+    when it happened. Every source not yet earned is looked at, however late
+    an order was closed or a policy recorded."""
     earned = {}
+    tomorrow = _day_start(day + datetime.timedelta(days=1))
     orders = _stores(RepairOrder.objects.order_by(), "dealership_id", stores, exclude).filter(
-        _customer_paid(), closed_at__isnull=False, voided_at__isnull=True, closed_at__date__lte=day
+        _customer_paid(), closed_at__isnull=False, voided_at__isnull=True, closed_at__lt=tomorrow
     )
-    orders = (
-        orders.annotate(o_day=TruncDate("closed_at"))
-        .annotate(
-            e_card=_active_card_at(OuterRef("o_day"), customer="customer_id", store="dealership_id"),
-            e_points=_points("total_amount", policy.yuan_per_repair_point),
-            e_ro=F("pk"),
-            **_entry_values(day, now, Kind.REPAIR_SPEND, Concat(Value("ro:"), Cast("pk", CharField()))),
-        )
-        .filter(e_card__isnull=False, e_points__gt=0)
+    orders = _on_earning_card(
+        orders.annotate(o_day=TruncDate("closed_at")),
+        customer="customer",
+        store="dealership_id",
+        on=F("o_day"),
+        kind=Kind.REPAIR_SPEND,
+        link="repair_order_id",
     )
+    orders = orders.annotate(
+        e_points=_points("total_amount", policy.yuan_per_repair_point),
+        e_ro=F("pk"),
+        **_entry_values(day, now, Kind.REPAIR_SPEND, Concat(Value("ro:"), Cast("pk", CharField()))),
+    ).filter(e_points__gt=0)
     earned[Kind.REPAIR_SPEND] = _entries(orders, extra={"repair_order_id": "e_ro"})
 
     # Earned when recorded, on the card that covers the policy's start.
-    policies = _stores(InsurancePolicy.objects.order_by(), "dealership_id", stores, exclude)
+    policies = _on_earning_card(
+        _stores(InsurancePolicy.objects.order_by(), "dealership_id", stores, exclude),
+        customer="customer",
+        store="dealership_id",
+        on=F("starts_on"),
+        kind=Kind.INSURANCE,
+        link="insurance_policy_id",
+    )
     policies = policies.annotate(
-        e_card=_active_card_at(OuterRef("starts_on"), customer="customer_id", store="dealership_id"),
         e_points=_points("premium", policy.yuan_per_insurance_point),
         e_policy=F("pk"),
         **_entry_values(day, now, Kind.INSURANCE, Concat(Value("ins:"), Cast("pk", CharField()))),
-    ).filter(e_card__isnull=False, e_points__gt=0)
+    ).filter(e_points__gt=0)
     earned[Kind.INSURANCE] = _entries(policies, extra={"insurance_policy_id": "e_policy"})
 
     if policy.event_points:
         attended = _stores(EventRegistration.objects.order_by(), "event__dealership_id", stores, exclude).filter(
-            status=EventRegistration.Status.ATTENDED, attended_at__date__lte=day
+            status=EventRegistration.Status.ATTENDED, attended_at__lt=tomorrow
         )
-        attended = (
-            attended.annotate(o_day=TruncDate("attended_at"), o_store=F("event__dealership_id"))
-            .annotate(
-                e_card=_active_card_at(OuterRef("o_day"), customer="customer_id", store="o_store"),
-                e_points=Value(policy.event_points, output_field=IntegerField()),
-                e_reg=F("pk"),
-                **_entry_values(day, now, Kind.EVENT, Concat(Value("reg:"), Cast("pk", CharField()))),
-            )
-            .filter(e_card__isnull=False)
+        attended = _on_earning_card(
+            attended.annotate(o_day=TruncDate("attended_at"), o_store=F("event__dealership_id")),
+            customer="customer",
+            store="o_store",
+            on=F("o_day"),
+            kind=Kind.EVENT,
+            link="registration_id",
+        ).annotate(
+            e_points=Value(policy.event_points, output_field=IntegerField()),
+            e_reg=F("pk"),
+            **_entry_values(day, now, Kind.EVENT, Concat(Value("reg:"), Cast("pk", CharField()))),
         )
         earned[Kind.EVENT] = _entries(attended, extra={"registration_id": "e_reg"})
 
@@ -520,12 +567,18 @@ def points_earn(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date, n
         confirmed = _stores(Referral.objects.order_by(), "dealership_id", stores, exclude).filter(
             status__in=[Referral.Status.CONFIRMED, Referral.Status.REWARDED]
         )
-        confirmed = confirmed.annotate(
-            e_card=_active_card_at(Value(day, output_field=DateField()), customer="referrer_id", store="dealership_id"),
+        confirmed = _on_earning_card(
+            confirmed,
+            customer="referrer",
+            store="dealership_id",
+            on=Value(day, output_field=DateField()),
+            kind=Kind.REFERRAL,
+            link="referral_id",
+        ).annotate(
             e_points=Value(policy.referral_points, output_field=IntegerField()),
             e_ref=F("pk"),
             **_entry_values(day, now, Kind.REFERRAL, Concat(Value("ref:"), Cast("pk", CharField()))),
-        ).filter(e_card__isnull=False)
+        )
         earned[Kind.REFERRAL] = _entries(confirmed, extra={"referral_id": "e_ref"})
         _stores(Referral.objects, "dealership_id", stores, exclude).filter(
             status=Referral.Status.CONFIRMED,
@@ -539,7 +592,35 @@ def points_reverse(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date
     entry each for the difference between what they should have earned now and
     what their entries add up to, on the customer's active card at the store.
     Keyed by the order and the number of its earlier reversals, so a rerun adds
-    nothing and a second correction gets its own entry."""
+    nothing and a second correction gets its own entry.
+
+    The orders that changed are found by one grouped pass over the ledger
+    (its entries per order against the order's current amount); only those
+    are read further."""
+
+    def target(prefix: str = ""):
+        return Case(
+            When(
+                _customer_paid(prefix) & Q(**{f"{prefix}voided_at__isnull": True}),
+                then=_points(f"{prefix}total_amount", policy.yuan_per_repair_point),
+            ),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+
+    changed = (
+        _stores(PointsEntry.objects.order_by(), "repair_order__dealership_id", stores, exclude)
+        .filter(repair_order__isnull=False)
+        .values("repair_order_id")
+        .annotate(
+            c_total=Sum("points"),
+            c_spent=Count("pk", filter=Q(kind=Kind.REPAIR_SPEND)),
+            c_target=Max(target("repair_order__")),
+        )
+        .filter(c_spent__gt=0)
+        .exclude(c_total=F("c_target"))
+        .values("repair_order_id")
+    )
     earned = PointsEntry.objects.filter(repair_order_id=OuterRef("pk")).order_by()
     total = Subquery(
         earned.values("repair_order_id").annotate(s=Sum("points")).values("s")[:1], output_field=IntegerField()
@@ -548,31 +629,21 @@ def points_reverse(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date
         earned.filter(kind=Kind.REVERSAL).values("repair_order_id").annotate(n=Count("pk")).values("n")[:1],
         output_field=IntegerField(),
     )
-    target = Case(
-        When(
-            _customer_paid() & Q(voided_at__isnull=True),
-            then=_points("total_amount", policy.yuan_per_repair_point),
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
+    orders = _join_card(
+        RepairOrder.objects.order_by().filter(pk__in=changed),
+        customer="customer",
+        store="dealership_id",
+        on=Value(day, output_field=DateField()),
     )
-    orders = (
-        _stores(RepairOrder.objects.order_by(), "dealership_id", stores, exclude)
-        .filter(pk__in=PointsEntry.objects.filter(kind=Kind.REPAIR_SPEND).values("repair_order_id"))
-        .annotate(e_total=total, e_target=target, e_n=Coalesce(reversals, 0))
-        .annotate(
-            e_points=F("e_target") - F("e_total"),
-            e_card=_active_card_at(Value(day, output_field=DateField()), customer="customer_id", store="dealership_id"),
-            e_ro=F("pk"),
-            **_entry_values(
-                day,
-                now,
-                Kind.REVERSAL,
-                Concat(Value("ro:"), Cast("pk", CharField()), Value(":"), Cast(F("e_n") + 1, CharField())),
-            ),
-        )
-        .filter(e_card__isnull=False)
-        .exclude(e_points=0)
+    orders = orders.annotate(e_total=total, e_target=target(), e_n=Coalesce(reversals, 0)).annotate(
+        e_points=F("e_target") - F("e_total"),
+        e_ro=F("pk"),
+        **_entry_values(
+            day,
+            now,
+            Kind.REVERSAL,
+            Concat(Value("ro:"), Cast("pk", CharField()), Value(":"), Cast(F("e_n") + 1, CharField())),
+        ),
     )
     return _entries(orders, extra={"repair_order_id": "e_ro"})
 
@@ -630,23 +701,100 @@ def _card_year_start(day: datetime.date):
     return AddMonths(F("valid_from"), years * 12)
 
 
-def cards_upgrade(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date, now) -> int:
-    """Any one condition moves an active card up (seed 004): silver at the
-    policy's points, continuous maintenance here (a maintenance visit in each of
-    the last N years, or N years' visits covering the km with none missed by
-    the car's interval), visits and spend in the card year (accident repairs
-    excluded), or referrals as an ordinary member; gold at its points, or
-    referrals as an ordinary or a silver member. The old card is replaced, the
-    new one starts tonight with the points carried over. A fixed number of
-    statements; only the cards that move are read into Python."""
-    cards = _stores(MembershipCard.objects.order_by(), "dealership_id", stores, exclude).filter(
-        status=Status.ACTIVE, level__in=[Level.ORDINARY, Level.SILVER], valid_from__lte=day, valid_until__gte=day
+def _upgrade_candidates(policy: LoyaltyPolicy, stores, exclude, day: datetime.date) -> Q:
+    """A cheap superset of the cards that may move up tonight, as semi-joins
+    each worked out once for all cards (hashed by the planner): the gold
+    points, or for an ordinary card the silver points; enough confirmed
+    referrals for the lowest referral threshold; and, for ordinary cards, a
+    maintenance visit in each of the last years, a car whose maintenance
+    covers the km, or enough visits and spend in the last year (a card year
+    lies within it). Matched by customer, not by store: the exact
+    conditions follow, for these cards only. A threshold of 0 makes every card
+    a candidate."""
+    ordinary = Q(level=Level.ORDINARY)
+    everyone = Q(pk__isnull=False)
+
+    def holding(points: int, cards):
+        """Cards whose ledger adds up to ``points`` or more (every card when 0)."""
+        if points <= 0:
+            return everyone
+        ledger = PointsEntry.objects.order_by().filter(card__in=cards) if cards is not None else PointsEntry.objects
+        return Q(
+            pk__in=ledger.order_by().values("card_id").annotate(s=Sum("points")).filter(s__gte=points).values("card_id")
+        )
+
+    ordinary_cards = MembershipCard.objects.filter(status=Status.ACTIVE, level=Level.ORDINARY)
+    by_points = holding(policy.gold_points, None) | (ordinary & holding(policy.silver_points, ordinary_cards))
+    referrals = min(policy.silver_referrals, policy.gold_referrals_ordinary, policy.gold_referrals_silver)
+    by_referrals = (
+        Q(
+            customer_id__in=Referral.objects.order_by()
+            .filter(status__in=[Referral.Status.CONFIRMED, Referral.Status.REWARDED])
+            .values("referrer_id")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=referrals)
+            .values("referrer_id")
+        )
+        if referrals > 0
+        else everyone
     )
+    orders = _stores(RepairOrder.objects.order_by(), "dealership_id", stores, exclude).filter(
+        closed_at__isnull=False, voided_at__isnull=True
+    )
+    # One pass over the recent orders, per customer: a maintenance visit in
+    # each of the last years; the km their maintenance covers (over all their
+    # cars: at least any one car's); visits and spend in the last year.
+    years = policy.silver_years_maintained
+    maintenance = Q(kind=RepairOrder.Kind.MAINTENANCE)
+    since_km = _day_start(add_years(day, -years) + datetime.timedelta(days=1))
+    last_year = Q(closed_at__gte=_day_start(add_years(day, -1)), closed_at__lt=_day_start(day + _ONE_DAY))
+    last_year &= ~Q(kind=RepairOrder.Kind.ACCIDENT)
+    windows = {
+        f"w{n}": Count(
+            "pk",
+            filter=maintenance
+            & Q(
+                closed_at__gte=_day_start(add_years(day, -(n + 1)) + _ONE_DAY),
+                closed_at__lt=_day_start(add_years(day, -n) + _ONE_DAY),
+            ),
+        )
+        for n in range(years)
+    }
+    in_km = maintenance & Q(closed_at__gte=since_km)
+    conditions = Q(km_span__gte=policy.silver_km_maintained, km_visits__gte=1)
+    if years:
+        conditions |= Q(**{f"{name}__gt": 0 for name in windows})
+    conditions |= Q(visits__gte=policy.silver_visits, spend__gte=policy.silver_spend)
+    recent = (
+        orders.filter(closed_at__gte=min(since_km, _day_start(add_years(day, -1))))
+        # Only ordinary members can move up this way: their orders alone are grouped.
+        .filter(customer_id__in=ordinary_cards.values("customer_id"))
+        .values("customer_id")
+        .annotate(
+            **windows,
+            km_span=Max("mileage", filter=in_km) - Min("mileage", filter=in_km),
+            km_visits=Count("pk", filter=in_km),
+            visits=Count("pk", filter=last_year),
+            spend=Sum("total_amount", filter=last_year),
+        )
+        .filter(conditions)
+        .values("customer_id")
+    )
+    # With no visits nor spend asked, every ordinary card qualifies.
+    silver_only = Q(customer_id__in=recent) if policy.silver_visits or policy.silver_spend else everyone
+    return by_points | by_referrals | (ordinary & silver_only)
+
+
+def _with_routes(cards, *, policy: LoyaltyPolicy, day: datetime.date):
+    """``cards`` with the level each may move up to tonight, and by what: any
+    one condition (seed 004), as ``u_gold`` / ``u_silver`` (the route, or "")."""
     year_start = _card_year_start(day)
     in_year = (
         _orders_here()
         .exclude(kind=RepairOrder.Kind.ACCIDENT)
-        .filter(closed_at__date__gte=OuterRef("u_year"), closed_at__date__lte=day)
+        # The card year starts within the last year: a bound an index can use, then the card's own.
+        .filter(closed_at__gte=_day_start(add_years(day, -1)), closed_at__lt=_day_start(day + _ONE_DAY))
+        .filter(closed_at__date__gte=OuterRef("u_year"))
         .values("customer_id")
     )
     visits = Coalesce(Subquery(in_year.annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()), 0)
@@ -661,12 +809,13 @@ def cards_upgrade(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date,
         each_year &= Q(
             Exists(
                 maintenance.filter(
-                    closed_at__date__gt=add_years(day, -(n + 1)), closed_at__date__lte=add_years(day, -n)
+                    closed_at__gte=_day_start(add_years(day, -(n + 1)) + _ONE_DAY),
+                    closed_at__lt=_day_start(add_years(day, -n) + _ONE_DAY),
                 )
             )
         )
     by_km = Exists(
-        maintenance.filter(closed_at__date__gt=add_years(day, -policy.silver_years_maintained))
+        maintenance.filter(closed_at__gte=_day_start(add_years(day, -policy.silver_years_maintained) + _ONE_DAY))
         .values("vehicle_id")
         .annotate(
             span=Max("mileage") - Min("mileage"),
@@ -701,84 +850,122 @@ def cards_upgrade(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date,
         default=Value(""),
         output_field=CharField(),
     )
-    moving = list(
-        cards.annotate(u_gold=gold_route, u_silver=silver_route)
-        .filter(~Q(u_gold="") | ~Q(u_silver=""))
-        .values("pk", "dealership_id", "customer_id", "level", "u_gold", "u_silver", "u_balance")
+    return cards.annotate(u_gold=gold_route, u_silver=silver_route)
+
+
+def _route_label():
+    """The card's route (``obtained``) as its label, in SQL: the events' reason."""
+    return Case(
+        *[When(obtained=route, then=Value(str(route.label))) for route in Route],
+        default=Value(""),
+        output_field=CharField(),
     )
-    if not moving:
-        return 0
-    ids = [row["pk"] for row in moving]
-    MembershipCard.objects.filter(pk__in=ids).update(status=Status.REPLACED)
-    new_cards = []
-    for row in moving:
-        level, route = (Level.GOLD, row["u_gold"]) if row["u_gold"] else (Level.SILVER, row["u_silver"])
-        new_cards.append(
-            MembershipCard(
-                dealership_id=row["dealership_id"],
-                customer_id=row["customer_id"],
-                number=f"new-{row['pk']}",
-                level=level,
-                obtained=route,
-                valid_from=day,
-                valid_until=add_years(day, policy.years(level)),
-                previous_id=row["pk"],
-                created_at=now,
-            )
+
+
+def cards_upgrade(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date, now) -> int:
+    """Any one condition moves an active card up (seed 004): silver at the
+    policy's points, continuous maintenance here (a maintenance visit in each of
+    the last N years, or N years' visits covering the km with none missed by
+    the car's interval), visits and spend in the card year (accident repairs
+    excluded), or referrals as an ordinary member; gold at its points, or
+    referrals as an ordinary or a silver member. The old card is replaced, the
+    new one starts tonight with the points carried over.
+
+    Seven statements whatever moves, none reading rows into Python: the cards
+    that move are replaced first (the conditions worked out for the cheap
+    candidates only, ``_upgrade_candidates``); the replaced cards still without
+    a successor then get theirs, with the level and route worked out again for
+    those few; then the events and the points carried over."""
+    cards = _stores(MembershipCard.objects.order_by(), "dealership_id", stores, exclude).filter(
+        level__in=[Level.ORDINARY, Level.SILVER], valid_from__lte=day, valid_until__gte=day
+    )
+    candidates = cards.filter(status=Status.ACTIVE).filter(_upgrade_candidates(policy, stores, exclude, day))
+    moving = _with_routes(candidates, policy=policy, day=day).filter(~Q(u_gold="") | ~Q(u_silver=""))
+    upgraded = MembershipCard.objects.filter(pk__in=moving.values("pk")).update(status=Status.REPLACED)
+
+    orphans = cards.filter(status=Status.REPLACED).exclude(
+        Exists(MembershipCard.objects.filter(previous_id=OuterRef("pk")))
+    )
+    gold = ~Q(u_gold="")
+    successors = _with_routes(orphans, policy=policy, day=day).annotate(
+        n_store=F("dealership_id"),
+        n_customer=F("customer_id"),
+        n_number=Concat(Value("new-"), Cast("pk", CharField())),
+        n_level=Case(When(gold, then=Value(Level.GOLD)), default=Value(Level.SILVER), output_field=CharField()),
+        n_route=Case(When(gold, then=F("u_gold")), default=F("u_silver"), output_field=CharField()),
+        n_status=Value(Status.ACTIVE, output_field=CharField()),
+        n_from=Value(day, output_field=DateField()),
+        n_until=Case(
+            When(gold, then=Value(add_years(day, policy.gold_years))),
+            default=Value(add_years(day, policy.silver_years)),
+            output_field=DateField(),
+        ),
+        n_fee=Value(Decimal("0"), output_field=DecimalField(max_digits=8, decimal_places=2)),
+        n_previous=F("pk"),
+        n_at=Value(now),
+    )
+    insert_select(
+        MembershipCard,
+        successors.order_by(_computed("pk")),
+        {
+            "dealership_id": "n_store",
+            "customer_id": "n_customer",
+            "number": "n_number",
+            "level": "n_level",
+            "obtained": "n_route",
+            "status": "n_status",
+            "valid_from": "n_from",
+            "valid_until": "n_until",
+            "fee_paid": "n_fee",
+            "previous_id": "n_previous",
+            "created_at": "n_at",
+        },
+    )
+    fresh = MembershipCard.objects.order_by().filter(number__startswith="new-", previous__isnull=False)
+    event_columns = {"card_id": "v_card", "action": "v_action", "from_status": "v_from", "to_status": "v_to"}
+    event_columns.update({"reason": "v_reason", "at": "v_at"})
+    for card, action, before, after in (
+        ("previous_id", CardEvent.Action.REPLACED, Status.ACTIVE, Status.REPLACED),
+        ("pk", CardEvent.Action.UPGRADED, "", Status.ACTIVE),
+    ):
+        insert_select(
+            CardEvent,
+            fresh.annotate(
+                v_card=F(card),
+                v_action=Value(action, output_field=CharField()),
+                v_from=Value(before, output_field=CharField()),
+                v_to=Value(after, output_field=CharField()),
+                v_reason=_route_label(),
+                v_at=Value(now),
+            ),
+            event_columns,
+            ignore_conflicts=False,
         )
-    MembershipCard.objects.bulk_create(new_cards)
-    made = dict(
-        MembershipCard.objects.filter(previous_id__in=ids, status=Status.ACTIVE).values_list("previous_id", "pk")
+    # The points carried over: onto the new card first, while the old one still holds them.
+    carried = Coalesce(
+        Subquery(
+            PointsEntry.objects.filter(card_id=OuterRef("previous_id"))
+            .order_by()
+            .values("card_id")
+            .annotate(s=Sum("points"))
+            .values("s")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
     )
+    for card, sign, suffix in (("pk", 1, ":in"), ("previous_id", -1, "")):
+        source = Concat(Value("card:"), Cast("previous_id", CharField()), Value(suffix))
+        _entries(
+            fresh.annotate(
+                e_carried=carried,
+                e_card=F(card),
+                e_points=ExpressionWrapper(Value(sign) * carried, output_field=IntegerField()),
+                **_entry_values(day, now, Kind.TRANSFER, source),
+            ).exclude(e_carried=0),
+            extra={},
+        )
     _renumber()
-    events, entries = [], []
-    for row, card in zip(moving, new_cards, strict=True):
-        new_id = made[row["pk"]]
-        reason = Route(card.obtained).label
-        events.append(
-            CardEvent(
-                card_id=row["pk"],
-                action=CardEvent.Action.REPLACED,
-                from_status=Status.ACTIVE,
-                to_status=Status.REPLACED,
-                reason=reason,
-                at=now,
-            )
-        )
-        events.append(
-            CardEvent(
-                card_id=new_id,
-                action=CardEvent.Action.UPGRADED,
-                from_status="",
-                to_status=Status.ACTIVE,
-                reason=reason,
-                at=now,
-            )
-        )
-        if row["u_balance"]:
-            entries.append(
-                PointsEntry(
-                    card_id=row["pk"],
-                    points=-row["u_balance"],
-                    kind=Kind.TRANSFER,
-                    source=f"card:{row['pk']}",
-                    earned_on=day,
-                    created_at=now,
-                )
-            )
-            entries.append(
-                PointsEntry(
-                    card_id=new_id,
-                    points=row["u_balance"],
-                    kind=Kind.TRANSFER,
-                    source=f"card:{row['pk']}:in",
-                    earned_on=day,
-                    created_at=now,
-                )
-            )
-    CardEvent.objects.bulk_create(events)
-    PointsEntry.objects.bulk_create(entries)
-    return len(moving)
+    return upgraded
 
 
 def _renumber() -> int:
@@ -790,52 +977,47 @@ def _renumber() -> int:
 
 def cards_lapse(*, stores, exclude, day: datetime.date, now) -> int:
     """Cards not renewed lapse the day after they expire: void, and their points
-    cleared by a ``lapse`` entry (the balance goes to 0)."""
-    expired = list(
-        _stores(MembershipCard.objects.order_by(), "dealership_id", stores, exclude)
-        .filter(status=Status.ACTIVE, valid_until__lt=day)
-        .annotate(u_balance=_balance())
-        .values("pk", "u_balance")
+    cleared by a ``lapse`` entry (the balance goes to 0). Three statements: the
+    entries and the events of the expired cards, then their status."""
+    expired = _stores(MembershipCard.objects.order_by(), "dealership_id", stores, exclude).filter(
+        status=Status.ACTIVE, valid_until__lt=day
     )
-    if not expired:
-        return 0
-    MembershipCard.objects.filter(pk__in=[row["pk"] for row in expired]).update(status=Status.LAPSED)
     reason = _("Not renewed by its expiry")
-    CardEvent.objects.bulk_create(
-        [
-            CardEvent(
-                card_id=row["pk"],
-                action=CardEvent.Action.LAPSED,
-                from_status=Status.ACTIVE,
-                to_status=Status.LAPSED,
-                reason=reason,
-                at=now,
-            )
-            for row in expired
-        ]
+    entries = expired.annotate(
+        e_balance=_balance(),
+        e_card=F("pk"),
+        e_points=ExpressionWrapper(Value(0) - _balance(), output_field=IntegerField()),
+        **_entry_values(day, now, Kind.LAPSE, Concat(Value("card:"), Cast("pk", CharField()))),
+    ).exclude(e_balance=0)
+    _entries(entries.annotate(e_reason=Value(reason, output_field=CharField())), extra={})
+    insert_select(
+        CardEvent,
+        expired.annotate(
+            v_card=F("pk"),
+            v_action=Value(CardEvent.Action.LAPSED, output_field=CharField()),
+            v_from=Value(Status.ACTIVE, output_field=CharField()),
+            v_to=Value(Status.LAPSED, output_field=CharField()),
+            v_reason=Value(reason, output_field=CharField()),
+            v_at=Value(now),
+        ),
+        {
+            "card_id": "v_card",
+            "action": "v_action",
+            "from_status": "v_from",
+            "to_status": "v_to",
+            "reason": "v_reason",
+            "at": "v_at",
+        },
+        ignore_conflicts=False,
     )
-    PointsEntry.objects.bulk_create(
-        [
-            PointsEntry(
-                card_id=row["pk"],
-                points=-row["u_balance"],
-                kind=Kind.LAPSE,
-                source=f"card:{row['pk']}",
-                reason=reason,
-                earned_on=day,
-                created_at=now,
-            )
-            for row in expired
-            if row["u_balance"]
-        ]
-    )
-    return len(expired)
+    return expired.update(status=Status.LAPSED)
 
 
 def cards_join_buyers(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.date, now) -> int:
     """A car bought here makes its owner a member (an ordinary card from the
     purchase day) when they hold no card of the store that began since; looks
-    back the renewal window's days, so a missed night catches up."""
+    back the renewal window's days, so a missed night catches up. Three
+    statements: the cards, their events, their numbers."""
     since = day - datetime.timedelta(days=max(policy.renewal_window_days, 1))
 
     bought = (
@@ -858,39 +1040,54 @@ def cards_join_buyers(*, policy: LoyaltyPolicy, stores, exclude, day: datetime.d
             j_from=Min("purchase_date"),
         )
     )
-    rows = list(bought.values("j_store", "j_customer", "j_number", "j_from"))
-    cards = [
-        MembershipCard(
-            dealership_id=row["j_store"],
-            customer_id=row["j_customer"],
-            number=row["j_number"],
-            level=Level.ORDINARY,
-            obtained=Route.BOUGHT_HERE,
-            valid_from=row["j_from"],
-            valid_until=add_years(row["j_from"], policy.ordinary_years),
-            created_at=now,
-        )
-        for row in rows
-    ]
-    if not cards:
-        return 0
-    MembershipCard.objects.bulk_create(cards)
-    joined = MembershipCard.objects.filter(number__startswith="new-", obtained=Route.BOUGHT_HERE, created_at=now)
-    CardEvent.objects.bulk_create(
-        [
-            CardEvent(
-                card_id=pk,
-                action=CardEvent.Action.JOINED,
-                from_status="",
-                to_status=Status.ACTIVE,
-                reason=str(Route.BOUGHT_HERE.label),
-                at=now,
-            )
-            for pk in joined.values_list("pk", flat=True)
-        ]
+    bought = bought.annotate(
+        j_until=AddMonths(Min("purchase_date"), Value(12 * policy.ordinary_years)),
+        j_level=Value(Level.ORDINARY, output_field=CharField()),
+        j_route=Value(Route.BOUGHT_HERE, output_field=CharField()),
+        j_status=Value(Status.ACTIVE, output_field=CharField()),
+        j_fee=Value(Decimal("0"), output_field=DecimalField(max_digits=8, decimal_places=2)),
+        j_at=Value(now),
+    )
+    joined = insert_select(
+        MembershipCard,
+        bought.order_by(_computed("customer_id")),
+        {
+            "dealership_id": "j_store",
+            "customer_id": "j_customer",
+            "number": "j_number",
+            "level": "j_level",
+            "obtained": "j_route",
+            "status": "j_status",
+            "valid_from": "j_from",
+            "valid_until": "j_until",
+            "fee_paid": "j_fee",
+            "created_at": "j_at",
+        },
+    )
+    insert_select(
+        CardEvent,
+        MembershipCard.objects.order_by()
+        .filter(number__startswith="new-", obtained=Route.BOUGHT_HERE, created_at=now)
+        .annotate(
+            v_card=F("pk"),
+            v_action=Value(CardEvent.Action.JOINED, output_field=CharField()),
+            v_from=Value("", output_field=CharField()),
+            v_to=Value(Status.ACTIVE, output_field=CharField()),
+            v_reason=Value(str(Route.BOUGHT_HERE.label), output_field=CharField()),
+            v_at=Value(now),
+        ),
+        {
+            "card_id": "v_card",
+            "action": "v_action",
+            "from_status": "v_from",
+            "to_status": "v_to",
+            "reason": "v_reason",
+            "at": "v_at",
+        },
+        ignore_conflicts=False,
     )
     _renumber()
-    return len(cards)
+    return joined
 
 
 def referrals_confirm(*, stores, exclude, now) -> int:

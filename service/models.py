@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Dealership
 from customers.models import Customer
@@ -182,7 +183,7 @@ class InsurancePolicy(models.Model):
 
     class Kind(models.TextChoices):
         COMPULSORY = "compulsory", _("Compulsory (交强险)")
-        COMMERCIAL = "commercial", _("Commercial")
+        COMMERCIAL = "commercial", pgettext_lazy("insurance", "Commercial")
 
     class Source(models.TextChoices):
         CALL = "call", _("Insurance renewal call")

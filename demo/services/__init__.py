@@ -36,8 +36,18 @@ from crm.models import Dealership, User
 from customers.models import Customer, TierSnapshot
 from demo import data
 from demo.services.builder import Builder, SeedSummary
+from demo.services.club import club_history
 from demo.services.dates import inspection_due, lunar_birthday, next_anniversary
 from demo.services.rows import numbered
+from loyalty.models import (
+    BenefitUse,
+    CardEvent,
+    ClubEvent,
+    EventRegistration,
+    MembershipCard,
+    PointsEntry,
+    Referral,
+)
 from service.models import Appointment, RepairLine, RepairOrder, Technician
 from service.services import vehicle_service_stats_refresh
 from vehicles.models import MileageReading, Vehicle, VehicleModel
@@ -98,6 +108,8 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
         vehicle_service_stats_refresh(full=True)
         builder.plan_complaints()
         _tier_history(today=today, builder=builder)
+        # The membership club's three years, through its services (demo.services.club).
+        club_history(builder)
     return builder.summary()
 
 
@@ -148,6 +160,14 @@ def demo_reset() -> None:
     """
     with transaction.atomic():
         for model in (
+            # The club first: its ledger points at repair orders, its cards at customers.
+            BenefitUse,
+            PointsEntry,
+            CardEvent,
+            EventRegistration,
+            ClubEvent,
+            Referral,
+            MembershipCard,
             Complaint,
             Appointment,
             RepairLine,

@@ -20,6 +20,7 @@ from demo.services.stores import StoresAndStaff
 from demo.services.technicians import Technicians
 from demo.services.vehicles import Vehicles
 from demo.services.workshop import Appointments, RepairHistory
+from loyalty.models import BenefitUse, EventRegistration, MembershipCard, PointsEntry, Referral
 from service.models import Appointment, RepairLine, RepairOrder, Technician
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
@@ -41,6 +42,11 @@ class SeedSummary:
     watched: int
     technicians: int
     complaints: int
+    membership_cards: int
+    points_entries: int
+    referrals: int
+    club_registrations: int
+    benefit_uses: int
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -164,4 +170,9 @@ class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments, 
             watched=Customer.objects.exclude(watch_reason="").count(),
             technicians=len(self.technicians),
             complaints=len(self.complaints_made),
+            membership_cards=MembershipCard.objects.count(),
+            points_entries=PointsEntry.objects.count(),
+            referrals=Referral.objects.count(),
+            club_registrations=EventRegistration.objects.count(),
+            benefit_uses=BenefitUse.objects.count(),
         )

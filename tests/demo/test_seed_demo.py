@@ -26,6 +26,15 @@ from crm.models import Dealership, User
 from crm.validators import validate_id_number, validate_mobile, validate_plate, validate_vin
 from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
 from demo.services import demo_reset, inspection_due, lunar_birthday, next_anniversary, seed_demo
+from loyalty.models import (
+    BenefitUse,
+    CardEvent,
+    ClubEvent,
+    EventRegistration,
+    MembershipCard,
+    PointsEntry,
+    Referral,
+)
 from service.models import Appointment, RepairLine, RepairOrder, Technician
 from vehicles.models import MileageReading, Vehicle, VehicleModel
 
@@ -184,6 +193,87 @@ def snapshot() -> dict[str, list[tuple]]:
             ComplaintEvent.objects.values_list(
                 "complaint__dealership__code", "complaint__number", "at", "action", "from_status", "to_status", "note"
             )
+        ),
+        # What the demo gained with the membership club (issue 12). Card
+        # numbers and ledger sources hold ids, so the cards are named by their
+        # customer and start instead.
+        "membership_cards": sorted(
+            MembershipCard.objects.values_list(
+                "dealership__code",
+                "customer__phone",
+                "level",
+                "status",
+                "obtained",
+                "valid_from",
+                "valid_until",
+                "fee_paid",
+                "previous__valid_from",
+                "created_at",
+            ),
+            key=repr,
+        ),
+        "card_events": sorted(
+            CardEvent.objects.values_list(
+                "card__customer__phone",
+                "card__valid_from",
+                "action",
+                "from_status",
+                "to_status",
+                "by__username",
+                "reason",
+                "at",
+            ),
+            key=repr,
+        ),
+        "points_entries": sorted(
+            PointsEntry.objects.values_list(
+                "card__customer__phone",
+                "card__valid_from",
+                "points",
+                "kind",
+                "repair_order__number",
+                "insurance_policy__premium",
+                "registration__event__title",
+                "referral__referred__phone",
+                "reason",
+                "by__username",
+                "earned_on",
+                "created_at",
+            ),
+            key=repr,
+        ),
+        "referrals": sorted(
+            Referral.objects.values_list(
+                "referrer__phone",
+                "referred__phone",
+                "status",
+                "reward_service",
+                "created_at",
+                "confirmed_at",
+                "rewarded_at",
+            ),
+            key=repr,
+        ),
+        "club_events": sorted(
+            ClubEvent.objects.values_list("dealership__code", "title", "starts_at", "capacity", "created_at")
+        ),
+        "registrations": sorted(
+            EventRegistration.objects.values_list(
+                "event__title",
+                "event__starts_at",
+                "customer__phone",
+                "status",
+                "source",
+                "registered_at",
+                "attended_at",
+            ),
+            key=repr,
+        ),
+        "benefit_uses": sorted(
+            BenefitUse.objects.values_list(
+                "card__customer__phone", "card__valid_from", "benefit", "quantity", "card_year", "by__username", "at"
+            ),
+            key=repr,
         ),
     }
 

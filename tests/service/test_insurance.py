@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from care.engine.services import care_tasks_generate
 from care.models import CareRule, CareTask, Contact, OutcomeCode
@@ -206,7 +206,7 @@ def test_the_outcome_on_a_call_without_an_insurance_reason_is_refused(renewal_ru
         created_on=day,
         assigned_to=advisor,
     )
-    with pytest.raises(ValidationError, match="insurance renewal call"):
+    with translation.override("en"), pytest.raises(ValidationError, match="insurance renewal call"):
         care_call_log(task=task, outcome=renewed_here(), by=advisor)
     assert not Contact.objects.exists() and not InsurancePolicy.objects.exists()
 
