@@ -64,7 +64,11 @@ class RefundForm(forms.Form):
 
 # How a customer joins at the desk: by the fee, or in a campaign. A car bought
 # here joins by itself in the night; upgrades are earned, not chosen here.
-JOIN_ROUTES = [(Route.FEE, Route.FEE.label), (Route.CAMPAIGN, Route.CAMPAIGN.label)]
+JOIN_ROUTES = [
+    (Route.FEE, Route.FEE.label),
+    (Route.REFERRED, Route.REFERRED.label),
+    (Route.CAMPAIGN, Route.CAMPAIGN.label),
+]
 
 
 class JoinForm(forms.Form):

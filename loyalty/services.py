@@ -191,6 +191,8 @@ def card_join(
             fee_paid = fee
         elif fee_paid != fee:
             errors["fee_paid"] = [_("The fee of this card is %(fee)s yuan.") % {"fee": fee}]
+    if route == Route.REFERRED and not Referral.objects.filter(referred=customer).exists():
+        errors["obtained"] = [_("Record who referred the customer first (Referrals).")]
     if errors:
         raise ValidationError(errors)
     now = now or timezone.now()

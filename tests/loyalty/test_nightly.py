@@ -312,3 +312,13 @@ def test_manual_adjustments_need_a_manager_and_a_reason(card, store):
         points_adjust(card=card, points=-1, reason="扣减", by=manager, day=D(2026, 4, 1))
     points_adjust(card=card, points=10, reason="活动补录", by=manager, day=D(2026, 4, 1))
     assert PointsEntry.objects.filter(card=card).aggregate(s=Sum("points"))["s"] == 10
+
+
+def test_a_referred_customer_joins_by_referral_once_the_referral_is_recorded(store, customer):
+    friend = CustomerFactory(dealership=store)
+    with pytest.raises(ValidationError) as err:
+        card_join(customer=friend, level="ordinary", route="referred", by=None, day=JOINED)
+    assert "obtained" in err.value.message_dict
+    referral_record(referrer=customer, referred=friend, by=None)
+    card = card_join(customer=friend, level="ordinary", route="referred", by=None, day=JOINED)
+    assert (card.obtained, card.fee_paid, card.valid_until) == ("referred", Decimal("0"), D(2028, 3, 1))
