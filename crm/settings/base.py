@@ -190,6 +190,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "kind": each gets its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "RepairOrderKindEnum": "service.models.RepairOrder.Kind",
+        "InsurancePolicyKindEnum": "service.models.InsurancePolicy.Kind",
+    },
 }
 
 # --- Project knobs (CRM_*) ------------------------------------------------------
