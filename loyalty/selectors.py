@@ -43,7 +43,7 @@ from loyalty.models import (
     MembershipCard,
     PointsEntry,
 )
-from loyalty.services import _card_year_start, add_years
+from loyalty.services import add_years, card_year_start_sql
 from service.models import InsurancePolicy
 from vehicles.models import Vehicle
 
@@ -362,7 +362,7 @@ def card_summary(*, customer: Customer, day: datetime.date) -> CardSummary | Non
     annotations = {
         "p_policy": _effective_policy("pk"),
         "p_window": _effective_policy("renewal_window_days"),
-        "p_year": _card_year_start(day),
+        "p_year": card_year_start_sql(day),
         "p_balance": Coalesce(
             Subquery(
                 PointsEntry.objects.filter(card_id=OuterRef("pk"))

@@ -3,153 +3,44 @@
 ``complaint_transition`` is the one writer of ``Complaint.status``: it holds
 the allowed moves (one step at a time: a step cannot be skipped), checks the
 step's data, saves it on the case and writes a ``ComplaintEvent``, all in one
-transaction with the case row locked.
-"""
+transaction with the case row locked. Pause and resume move the resolution clock."""
 
-import dataclasses
 import datetime
 import decimal
-import itertools
 
-from django.conf import settings
-from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints import signals
 from complaints.models import (
-    DEFAULT_POLICIES,
-    DEFAULT_WARN_PERCENT,
     SEVERITY_ORDER,
     Complaint,
     ComplaintCategory,
     ComplaintCounter,
     ComplaintEvent,
     ComplaintLesson,
-    ComplaintPolicy,
     severity_above,
+)
+from complaints.services.clocks import (
+    ALLOWED,
+    NEEDS_LESSON,
+    REOPEN_DAYS,
+    REOPENS_BEFORE_MANAGER,
+    STEP_DATA,
+    Severity,
+    SlaState,
+    Status,
+    _event,
+    _start_clocks,
 )
 from crm.business_time import BusinessHours, add_business_minutes, business_minutes_between
 from crm.models import Dealership, Notification, User
 from customers.models import Customer
 from service.models import RepairOrder
 from vehicles.models import Vehicle
-
-Status = Complaint.Status
-
-# The closed loop, in order; a reopened case is investigated again.
-STEPS = [
-    Status.RECEIVED,
-    Status.RECORDED,
-    Status.INVESTIGATED,
-    Status.CAUSE_FOUND,
-    Status.REMEDY_DECIDED,
-    Status.CUSTOMER_NOTIFIED,
-    Status.CARRIED_OUT,
-    Status.FOLLOWED_UP,
-    Status.CLOSED,
-]
-ALLOWED: dict[str, frozenset[str]] = {
-    **{step: frozenset({after}) for step, after in itertools.pairwise(STEPS)},
-    Status.CLOSED: frozenset({Status.REOPENED}),
-    Status.REOPENED: frozenset({Status.INVESTIGATED}),
-}
-
-# What each step records on the case: {target status: {field: required}}.
-STEP_DATA: dict[str, dict[str, bool]] = {
-    Status.INVESTIGATED: {"findings": True},
-    Status.CAUSE_FOUND: {"cause": True},
-    Status.REMEDY_DECIDED: {"remedy": True, "goodwill_cost": False},
-    Status.CUSTOMER_NOTIFIED: {"customer_agreed": True, "customer_answer": False},
-    Status.CARRIED_OUT: {"action_taken": True},
-    Status.FOLLOWED_UP: {"follow_up": True},
-}
-# Serious cases are done only with a lesson learned (what changes in the process).
-NEEDS_LESSON = frozenset({Complaint.Severity.MAJOR, Complaint.Severity.URGENT})
-REOPEN_DAYS = 30
-
-
-REOPENS_BEFORE_MANAGER = 2
-Severity = Complaint.Severity
-SlaState = Complaint.SlaState
-
-
-# --- SLA policies and clocks ---------------------------------------------------
-def complaint_default_policies_install() -> int:
-    """A policy row per severity that has none (post_migrate): the defaults live
-    in DEFAULT_POLICIES, admins edit the rows after. Returns how many were made."""
-    existing = set(ComplaintPolicy.objects.values_list("severity", flat=True))
-    missing = [
-        ComplaintPolicy(severity=sev, **values) for sev, values in DEFAULT_POLICIES.items() if sev not in existing
-    ]
-    ComplaintPolicy.objects.bulk_create(missing)
-    return len(missing)
-
-
-@dataclasses.dataclass(frozen=True)
-class Clocks:
-    """What one severity allows, in business minutes."""
-
-    acknowledge: int
-    first_contact: int
-    resolution: int
-    warn_percent: int
-
-    def warn(self, minutes: int) -> int:
-        """Minutes into a clock of ``minutes`` after which it is due soon."""
-        return minutes - minutes * self.warn_percent // 100
-
-
-def clocks_for(severity: str, hours: BusinessHours) -> Clocks:
-    """The severity's SLA in business minutes of the store (one query)."""
-    policy = ComplaintPolicy.objects.filter(severity=severity).first()
-    values = (
-        {
-            "acknowledge_hours": policy.acknowledge_hours,
-            "first_contact_days": policy.first_contact_days,
-            "resolution_days": policy.resolution_days,
-            "warn_percent": policy.warn_percent,
-        }
-        if policy
-        else {**DEFAULT_POLICIES[severity], "warn_percent": DEFAULT_WARN_PERCENT}
-    )
-    return Clocks(
-        acknowledge=values["acknowledge_hours"] * 60,
-        first_contact=values["first_contact_days"] * hours.day_minutes,
-        resolution=values["resolution_days"] * hours.day_minutes,
-        warn_percent=values["warn_percent"],
-    )
-
-
-def _start_clocks(case: Complaint, hours: BusinessHours, start: datetime.datetime, *, response: bool) -> None:
-    """Set the due and due-soon times of the case's clocks from ``start``."""
-    clocks = clocks_for(case.severity, hours)
-
-    def at(minutes: int) -> datetime.datetime:
-        return add_business_minutes(hours, start, minutes)
-
-    if response:
-        case.acknowledge_due, case.acknowledge_warn_at = at(clocks.acknowledge), at(clocks.warn(clocks.acknowledge))
-        case.first_contact_due = at(clocks.first_contact)
-        case.first_contact_warn_at = at(clocks.warn(clocks.first_contact))
-    case.resolution_due, case.resolution_warn_at = at(clocks.resolution), at(clocks.warn(clocks.resolution))
-
-
-def _event(case: Complaint, action: str, by: User | None, at: datetime.datetime, note: str = "", **data):
-    return ComplaintEvent(
-        complaint=case,
-        from_status=case.status,
-        to_status=case.status,
-        action=action,
-        by=by,
-        note=note,
-        data={k: str(v) for k, v in data.items()},
-        at=at,
-    )
 
 
 # --- Opening -------------------------------------------------------------------
@@ -293,6 +184,18 @@ def _step_values(to: str, step_data: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _notify(users, case: Complaint, title: str) -> None:
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=u, dealership_id=case.dealership_id, title=title, url=reverse("complaints:detail", args=[case.pk])
+            )
+            for u in users
+            if u is not None
+        ]
+    )
 
 
 def store_manager(dealership_id: int) -> User | None:
@@ -517,144 +420,3 @@ def complaint_resume(
         )
         _event(case, ComplaintEvent.Action.RESUMED, by, now, note.strip(), paused_minutes=minutes).save()
     return case
-
-
-# --- The 15-minute sweep --------------------------------------------------------
-@dataclasses.dataclass
-class SweepReport:
-    escalated: int = 0
-    due_soon: int = 0
-    notified: int = 0
-
-
-def _pending_response(now) -> Q:
-    return Q(acknowledged_at__isnull=True, acknowledge_due__lte=now) | Q(
-        first_contacted_at__isnull=True, first_contact_due__lte=now
-    )
-
-
-def _pending_resolution(now) -> Q:
-    return Q(paused_at__isnull=True, resolution_due__lte=now)
-
-
-def _notify(users, case: Complaint, title: str) -> None:
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                user=u, dealership_id=case.dealership_id, title=title, url=reverse("complaints:detail", args=[case.pk])
-            )
-            for u in users
-            if u is not None
-        ]
-    )
-
-
-def complaints_sla_sweep(*, now: datetime.datetime | None = None) -> SweepReport:
-    """Every 15 minutes (beat): escalate each breached clock once, then mark
-    every open case on track, due soon or breached.
-
-    Set-based: per clock one locking SELECT of the breached cases, one UPDATE
-    (severity up one level, the breach time set), one INSERT of their events
-    and one of the store managers' notifications, and one e-mail batch; then one
-    UPDATE per state. The breach time is the "once": a case whose clock is
-    already escalated is not selected again, and two runs at once queue on
-    the row locks and find it done."""
-    now = now or timezone.now()
-    with translation.override(settings.LANGUAGE_CODE):
-        return _sweep(now)
-
-
-def _sweep(now: datetime.datetime) -> SweepReport:
-    report = SweepReport()
-    open_cases = Complaint.objects.exclude(status=Status.CLOSED)
-    next_level = Case(
-        *[When(severity=low, then=Value(high)) for low, high in itertools.pairwise(SEVERITY_ORDER)],
-        default=F("severity"),
-    )
-    clocks = [
-        ("response_breached_at", _pending_response(now), _("Response time breached")),
-        ("resolution_breached_at", _pending_resolution(now), _("Resolution time breached")),
-    ]
-    for field, pending, label in clocks:
-        with transaction.atomic():
-            breached = list(
-                open_cases.filter(pending, **{f"{field}__isnull": True})
-                .select_for_update(of=("self",))
-                .values("pk", "number", "status", "severity", "dealership_id")
-                .order_by("pk")
-            )
-            if not breached:
-                continue
-            ids = [row["pk"] for row in breached]
-            Complaint.objects.filter(pk__in=ids).update(
-                **{field: now}, severity=next_level, sla_state=SlaState.BREACHED
-            )
-            ComplaintEvent.objects.bulk_create(
-                [
-                    ComplaintEvent(
-                        complaint_id=row["pk"],
-                        from_status=row["status"],
-                        to_status=row["status"],
-                        action=ComplaintEvent.Action.ESCALATED,
-                        note=str(label),
-                        data={"severity": row["severity"], "to_severity": severity_above(row["severity"])},
-                        at=now,
-                    )
-                    for row in breached
-                ]
-            )
-            report.escalated += len(breached)
-            report.notified += _notify_managers(breached, label, now)
-    marked = open_cases.exclude(sla_state=SlaState.BREACHED)
-    report.due_soon = (
-        marked.filter(sla_state=SlaState.ON_TRACK)
-        .filter(
-            Q(acknowledged_at__isnull=True, acknowledge_warn_at__lte=now)
-            | Q(first_contacted_at__isnull=True, first_contact_warn_at__lte=now)
-            | Q(paused_at__isnull=True, resolution_warn_at__lte=now)
-        )
-        .update(sla_state=SlaState.DUE_SOON)
-    )
-    # A case whose near clocks were met since is on track again.
-    marked.filter(sla_state=SlaState.DUE_SOON).exclude(
-        Q(acknowledged_at__isnull=True, acknowledge_warn_at__lte=now)
-        | Q(first_contacted_at__isnull=True, first_contact_warn_at__lte=now)
-        | Q(paused_at__isnull=True, resolution_warn_at__lte=now)
-    ).update(sla_state=SlaState.ON_TRACK)
-    return report
-
-
-def _notify_managers(breached: list[dict], label, now) -> int:
-    """The store managers of the breached cases: a notification each in the app
-    and one e-mail per manager with their cases (two queries and one batch)."""
-    stores = {row["dealership_id"] for row in breached}
-    managers = list(
-        User.objects.filter(dealership_id__in=stores, role=User.Role.MANAGER, is_active=True).only(
-            "pk", "email", "dealership_id"
-        )
-    )
-    by_store: dict[int, list[User]] = {}
-    for manager in managers:
-        by_store.setdefault(manager.dealership_id, []).append(manager)
-    notes, mails = [], {}
-    for row in breached:
-        for manager in by_store.get(row["dealership_id"], []):
-            title = f"{label}: {row['number']}"
-            notes.append(
-                Notification(
-                    user=manager,
-                    dealership_id=row["dealership_id"],
-                    title=title,
-                    url=reverse("complaints:detail", args=[row["pk"]]),
-                    created_at=now,
-                )
-            )
-            if manager.email:
-                mails.setdefault(manager.email, []).append(title)
-    Notification.objects.bulk_create(notes)
-    messages = [
-        mail.EmailMessage(subject=str(label), body="\n".join(lines), to=[address]) for address, lines in mails.items()
-    ]
-    if messages:
-        mail.get_connection().send_messages(messages)
-    return len(notes)
