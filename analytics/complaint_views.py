@@ -28,7 +28,8 @@ from analytics.complaint_selectors import (
 )
 from analytics.forms import ComplaintFilterForm
 from analytics.selectors import AnalyticsFilters
-from analytics.views import Table, _can_see, _csv_response
+from analytics.views import _can_see, _csv_response
+from crm.tables import Table
 
 
 class _Numbers:

@@ -3,8 +3,6 @@
 Each table is built from one selector call into a plain ``Table`` (header and
 rows), which the page renders and ``?export=<table>`` writes as CSV."""
 
-import csv
-import dataclasses
 import datetime
 
 from django.contrib.auth.decorators import login_required
@@ -32,30 +30,9 @@ from analytics.selectors import (
     watch_list,
 )
 from care.models import WinbackReason
+from crm.tables import Table, csv_response
 from customers.models import Customer
 from customers.selectors import customer_watch_text
-
-# Characters that make a spreadsheet read a cell as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclasses.dataclass
-class Table:
-    name: str  # the export name: ?export=<name>
-    title: str
-    header: list[str]
-    rows: list[list]
-    footer: list | None = None
-    # The link of each row's first cell, if any.
-    links: list[str] | None = None
-    note: str = ""
-    numeric: bool = True  # the cells after the first are counts (right-aligned)
-    empty: str = ""
-
-    @property
-    def body(self) -> list[tuple[str | None, list]]:
-        links = self.links or [None] * len(self.rows)
-        return list(zip(links, self.rows, strict=True))
 
 
 def _can_see(user) -> bool:
@@ -187,29 +164,8 @@ TABLES = {
 }
 
 
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
 def _csv_response(table: Table, filters: AnalyticsFilters) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{table.name}-{filters.month:%Y-%m}.csv"'
-    # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, headers).
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow([_csv_cell(str(cell)) for cell in table.header])
-    for row in table.rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
-    if table.footer:
-        writer.writerow([_csv_cell(cell) for cell in table.footer])
-    return response
+    return csv_response(table, filename=f"{table.name}-{filters.month:%Y-%m}.csv")
 
 
 @login_required

@@ -6,10 +6,6 @@ Each table is built from one selector call into a plain ``Table`` (header and
 rows), which the page renders and ``?export=<table>`` writes as CSV, like
 /analytics/ does."""
 
-import csv
-import dataclasses
-import datetime
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from crm.tables import Table, csv_response
 from loyalty.forms import ClubFilterForm
 from loyalty.models import LEVEL_ORDER, CardEvent, Level
 from loyalty.selectors import (
@@ -32,20 +29,6 @@ from loyalty.selectors import (
     members_by_level,
     points_outstanding,
 )
-
-# Characters that make a spreadsheet read a cell as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclasses.dataclass
-class Table:
-    name: str  # the export name: ?export=<name>
-    title: str
-    header: list[str]
-    rows: list[list]
-    footer: list | None = None
-    note: str = ""
-    empty: str = ""
 
 
 def _can_see(user) -> bool:
@@ -169,29 +152,8 @@ TABLES = {
 }
 
 
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
 def _csv_response(table: Table, filters: ClubFilters) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="club-{table.name}-{filters.month:%Y-%m}.csv"'
-    # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, headers).
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow([_csv_cell(str(cell)) for cell in table.header])
-    for row in table.rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
-    if table.footer:
-        writer.writerow([_csv_cell(cell) for cell in table.footer])
-    return response
+    return csv_response(table, filename=f"club-{table.name}-{filters.month:%Y-%m}.csv")
 
 
 @login_required
