@@ -23,6 +23,9 @@ from django.db.models.functions import Concat, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# The survey scores (DESIGN: ``analytics.selectors.nps`` and ``csat``) live in
+# analytics.scores, beside the count forms the rollups use.
+from analytics.scores import csat, nps  # noqa: F401
 from care.models import WinbackReason, WinbackSurvey
 from crm.tenancy import dealership_lookup, scope_for_user
 from customers.models import ChurnEvent, Customer, TierSnapshot

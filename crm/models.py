@@ -37,6 +37,14 @@ class Dealership(models.Model):
         default=True,
         help_text=_("Days off of the holiday table close the store; its adjusted working days open it."),
     )
+    surveys_by_other_advisor = models.BooleanField(
+        _("surveys asked by another advisor"),
+        default=False,
+        help_text=_(
+            "The post-service survey call never goes to the customer's own advisor: it is given to another "
+            "advisor of the store."
+        ),
+    )
 
     # Tenancy path used by crm.tenancy.scope_for_user.
     dealership_path = "pk"

@@ -97,6 +97,8 @@ class RepairOrder(models.Model):
         blank=True,
         help_text=_("A cancelled order: it counts for nothing (points reversed)."),
     )
+    # What the nightly rollups read to find the days a late or corrected order touched.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     dealership_path = "dealership"
 
@@ -108,6 +110,7 @@ class RepairOrder(models.Model):
             models.Index(fields=["vehicle", "opened_at"], name="ro_vehicle_opened"),
             models.Index(fields=["customer", "opened_at"], name="ro_customer_opened"),
             models.Index(fields=["dealership", "kind", "closed_at"], name="ro_store_kind_closed"),
+            models.Index(fields=["dealership", "opened_at"], name="ro_store_opened"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["dealership", "number"], name="ro_number_unique_per_dealership"),
