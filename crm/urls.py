@@ -23,6 +23,7 @@ urlpatterns = [
     path("c/", include("complaints.public_urls")),
     path("loyalty/", include("loyalty.urls")),
     path("analytics/", include("analytics.urls")),
+    path("s/", include("analytics.public_urls")),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),
     path("api/v1/", include("service.api")),
