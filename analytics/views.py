@@ -1,7 +1,9 @@
-"""The manager's dashboard: tiers, month-on-month movement, churn, lost reasons and the watch list.
+"""The tiers and churn page (/analytics/tiers/): tiers, month-on-month movement, churn, lost
+reasons and the watch list, for a month.
 
 Each table is built from one selector call into a plain ``Table`` (header and
-rows), which the page renders and ``?export=<table>`` writes as CSV."""
+rows), which the page renders and ``?export=<table>`` writes as CSV
+(``&format=xlsx``: XLSX)."""
 
 import datetime
 
@@ -30,7 +32,7 @@ from analytics.selectors import (
     watch_list,
 )
 from care.models import WinbackReason
-from crm.tables import Table, csv_response
+from crm.tables import ExportFormat, Table, csv_response, export_response
 from customers.models import Customer
 from customers.selectors import customer_watch_text
 
@@ -170,20 +172,24 @@ def _csv_response(table: Table, filters: AnalyticsFilters) -> HttpResponse:
 
 @login_required
 @require_GET
-def dashboard_view(request: HttpRequest) -> HttpResponse:
+def tiers_view(request: HttpRequest) -> HttpResponse:
     """Tiers, movement, churn, lost reasons and the watch list of the user's scope, for a month."""
     if not _can_see(request.user):
         raise PermissionDenied
     today = timezone.localdate()
     params = request.GET.copy()
     export = params.pop("export", [""])[-1]
+    export_format = params.pop("format", [ExportFormat.CSV])[-1]
     form = DashboardFilterForm(params or None, user=request.user, today=today)
     filters = form.filters()
     problems = [str(error) for errors in (form.errors if form.is_bound else {}).values() for error in errors]
     if export and export not in TABLES:
         problems.append(_("There is no table “%(name)s” to export.") % {"name": export[:30]})
+    elif export and export_format not in ExportFormat.values:
+        problems.append(_("Choose CSV or XLSX to export."))
     elif export and not problems:
-        return _csv_response(TABLES[export](user=request.user, filters=filters, today=today), filters)
+        table = TABLES[export](user=request.user, filters=filters, today=today)
+        return export_response(table, stem=f"{table.name}-{filters.month:%Y-%m}", export_format=export_format)
     tables = {name: build(user=request.user, filters=filters, today=today) for name, build in TABLES.items()}
     return render(
         request,
@@ -196,5 +202,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "querystring": form.querystring(),
             "is_current_month": filters.month == today.replace(day=1),
             "dimension_title": _dimension_title(filters.dimension),
+            "xlsx": True,
         },
     )

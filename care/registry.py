@@ -42,6 +42,9 @@ KIND_MODULES = [
     "membership_renewal",
     "referral_thanks",
     "club_event_invite",
+    "survey_invite",
+    "detractor_followup",
+    "campaign",
 ]
 
 # What every generator's rows must carry, and what the engine fills when a

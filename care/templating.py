@@ -32,6 +32,7 @@ PLACEHOLDERS = {
     "benefits": _("the card's benefits"),
     "referred": _("the referred customer (surname and title)"),
     "event_link": _("link to register for the club event"),
+    "survey_link": _("link to the satisfaction survey"),
 }
 
 

@@ -133,7 +133,8 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
         order.labor_amount, order.parts_amount = sums["labour"], sums["parts"]
         order.total_amount = order.labor_amount + order.parts_amount
         order.closed_at = closed_at
-        order.save(update_fields=["labor_amount", "parts_amount", "total_amount", "closed_at"])
+        # updated_at too: the nightly rollups find the closed order's day by it.
+        order.save(update_fields=["labor_amount", "parts_amount", "total_amount", "closed_at", "updated_at"])
         customer_visit_recorded(customer_id=order.customer_id, day=timezone.localtime(order.opened_at).date())
     repair_order.refresh_from_db()
     return repair_order

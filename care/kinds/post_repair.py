@@ -5,18 +5,36 @@ One touch per closed repair order of the kinds in
 it), on the local close date plus ``params["days"]``. The rule's expiry (12
 days in the default rule) ends it: a call about a repair two weeks ago is
 pointless.
+
+The call asks the survey's two questions (satisfaction and "would you
+recommend us", ``care.workspace``). A store that wants advisors never to
+survey their own customers (``Dealership.surveys_by_other_advisor``) has the
+call made by another active advisor of the store (``other_advisor``): neither
+the order's advisor nor the customer's, picked round-robin by the order.
 """
 
 import datetime
 import logging
 
-from django.db.models import BooleanField, Case, F, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Mod, NullIf, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from care.kinds.base import Run, occasion
 from care.registry import KindSpec, Param, register
+from crm.models import User
 from crm.sql import AddDays
 from service.models import RepairOrder
 
@@ -41,6 +59,56 @@ def visit_advisor(prefix: str = ""):
             then=F(f"{prefix}advisor_id"),
         ),
         default=F(f"{prefix}customer__advisor_id"),
+    )
+
+
+def other_advisor(*, store: str, excluded: tuple[str, ...], key: str = "pk", away: tuple[int, ...] = ()) -> Subquery:
+    """Another active advisor of the store (the outer row's ``store`` path),
+    none of those the ``excluded`` paths name nor those ``away`` (ids), or
+    NULL when the store has no such advisor: of the store's other advisors in id order, the one at
+    position ``key`` mod their number. Deterministic, and it spreads a day's
+    calls over the colleagues instead of piling them on one (a least-loaded
+    pick would be read once for the whole statement).
+
+    Three correlated subqueries over the store's advisors (a handful of rows
+    on the (dealership) index) for each outer row: no loop, no round trip."""
+
+    def candidates(ref):
+        advisors = User.objects.filter(role=User.Role.ADVISOR, is_active=True, dealership_id=ref(store))
+        if away:
+            advisors = advisors.exclude(pk__in=away)
+        for path in excluded:
+            # An own advisor may be NULL: 0 is nobody's id, and NOT (id = NULL) would drop every row.
+            advisors = advisors.exclude(pk=Coalesce(ref(path), Value(0)))
+        return advisors.order_by()
+
+    def how_many(advisors) -> Subquery:
+        counted = advisors.values("dealership_id").annotate(n=Count("pk")).values("n")[:1]
+        return Subquery(counted, output_field=IntegerField())
+
+    # Inside the query over the candidates, the outer row is two levels out.
+    def outer_of_outer(path: str) -> OuterRef:
+        return OuterRef(OuterRef(path))
+
+    before = how_many(candidates(outer_of_outer).filter(pk__lt=OuterRef("pk")))
+    # MOD by NULL (no candidate at all) is NULL, where MOD by 0 is an error on PostgreSQL.
+    position = Mod(OuterRef(key), NullIf(how_many(candidates(outer_of_outer)), Value(0)))
+    picked = candidates(OuterRef).annotate(position=Coalesce(before, Value(0))).filter(position=position)
+    return Subquery(picked.values("pk")[:1], output_field=BigIntegerField())
+
+
+def call_advisor():
+    """Who makes the day-3 call: the visit's advisor (``visit_advisor``), or,
+    in a store that has surveys asked by another advisor, one of the others
+    (the store's only advisor still calls when there is no other)."""
+    others = other_advisor(store="customer__dealership_id", excluded=("advisor_id", "customer__advisor_id"))
+    return Case(
+        When(
+            customer__dealership__surveys_by_other_advisor=True,
+            then=Coalesce(others, visit_advisor(), output_field=BigIntegerField()),
+        ),
+        default=visit_advisor(),
+        output_field=BigIntegerField(),
     )
 
 
@@ -73,7 +141,7 @@ def generate(run: Run):
             t_customer=F("customer_id"),
             t_vehicle=F("vehicle_id"),
             t_tier=F("customer__value_tier"),
-            t_advisor=visit_advisor(),
+            t_advisor=call_advisor(),
             t_event=AddDays(TruncDate("closed_at"), Value(days if valid else 0)),
             t_occasion=occasion("post_repair", "number"),
             t_repair_order=F("pk"),

@@ -99,7 +99,19 @@ class OutcomeForm(forms.Form):
         "starts_on",
         "ends_on",
     )
-    DETAILS = ("reason", "where", "why", "insurer", "satisfaction", "policy_kind", "premium", "starts_on", "ends_on")
+    DETAILS = (
+        "reason",
+        "where",
+        "why",
+        "insurer",
+        "satisfaction",
+        "policy_kind",
+        "premium",
+        "starts_on",
+        "ends_on",
+        "nps",
+        "comment",
+    )
 
     code = forms.ModelChoiceField(
         label=_("Outcome"),
@@ -140,18 +152,34 @@ class OutcomeForm(forms.Form):
         required=False,
         widget=forms.NumberInput(attrs={"min": 1, "max": 5, "step": 1}),
     )
+    # CSAT is ``satisfaction``; the recommend question and the customer's own words with it.
+    nps = forms.IntegerField(
+        label=_("How likely to recommend us to a friend (0–10)"),
+        min_value=0,
+        max_value=10,
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 10, "step": 1}),
+    )
+    comment = forms.CharField(
+        label=_("The customer's comment"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def details(self) -> dict:
         values = {key: self.cleaned_data.get(key) for key in self.DETAILS}
         return {key: "" if value is None else value for key, value in values.items()}
 
-    def needed_fields(self, outcomes: list[OutcomeCode]) -> list[NeededField]:
-        """The fields only some outcomes need, each with the ``outcomes`` (the panel's) that need it."""
+    def needed_fields(self, outcomes: list[OutcomeCode], *, asked: tuple[str, ...] = ()) -> list[NeededField]:
+        """The fields only some outcomes need, each with the ``outcomes`` (the panel's) that need it;
+        but not those the call's survey asks (``asked``): they are in the survey's block."""
         needs = {code.pk: outcome_needs(code) for code in outcomes}
         return [
             NeededField(field=self[name], outcomes=[o for o in outcomes if name in needs[o.pk]])
             for name in self.NEEDED_FIELDS
+            if name not in asked
         ]
 
 

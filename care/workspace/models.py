@@ -41,8 +41,9 @@ class OutcomeCode(models.Model):
         blank=True,
         help_text=_(
             'Extra fields the advisor fills in, e.g. ["where", "why"]. Known: reason, where, why, insurer, '
-            "satisfaction (the customer's score, 1–5), and for a policy placed here policy_kind, premium, "
-            "starts_on, ends_on."
+            "satisfaction (the customer's score, 1–5), nps (how likely to recommend us, 0–10) and comment "
+            "(the customer's words, both asked by the survey of a post-repair or win-back call), and for a "
+            "policy placed here policy_kind, premium, starts_on, ends_on."
         ),
     )
     flags_phone = models.BooleanField(_("marks the number as wrong"), default=False)

@@ -21,9 +21,11 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from care.kinds.post_repair import other_advisor
+from care.registry import CareKind
 from care.touches.models import CareTask, Channel
 from care.workspace.models import AdvisorAbsence, AdvisorCapacity, Contact, TaskReassignment
 from crm.calendar import working_days
@@ -33,6 +35,7 @@ from customers.models import Customer
 logger = logging.getLogger(__name__)
 
 ABSENCE_REASON = "advisor off"
+SURVEY_REASON = "survey by another advisor"
 
 
 @dataclasses.dataclass
@@ -42,6 +45,7 @@ class PlanReport:
     planned_later: int = 0  # calls planned onto the next working days
     overflow: int = 0  # calls with no room before they expire
     covered: int = 0  # touches moved from an absent advisor
+    surveys_moved: int = 0  # post-repair calls moved off the customer's own advisor
 
 
 def _due_calls(stores: list[int], day: datetime.date):
@@ -94,6 +98,43 @@ def _cover_absences(stores: list[int], day: datetime.date, report: PlanReport) -
         )
         report.covered += moving.update(assigned_to_id=to)
         loads[to] += advisor.due
+
+
+def _surveys_off_own_advisors(stores: list[int], day: datetime.date, report: PlanReport) -> None:
+    """In a store whose surveys are asked by another advisor
+    (``Dealership.surveys_by_other_advisor``), a due post-repair call held by
+    the customer's or the order's own advisor (an absent colleague's calls
+    covered above, a reassignment, a call made before the store turned it on)
+    goes to another advisor of the store who is in, as the generator picks
+    them (``care.kinds.post_repair.other_advisor``).
+
+    One SELECT works out every move in SQL; then one UPDATE per advisor
+    receiving calls (a handful), with a reassignment row each."""
+    absent = tuple(
+        AdvisorAbsence.objects.filter(date=day, user__dealership_id__in=stores).values_list("user_id", flat=True)
+    )
+    own = Q(assigned_to_id=F("customer__advisor_id")) | Q(assigned_to_id=F("repair_order__advisor_id"))
+    moves = list(
+        _due_calls(stores, day)
+        .filter(kind=CareKind.POST_REPAIR_DAY3, dealership__surveys_by_other_advisor=True)
+        .filter(own)
+        .annotate(
+            to=other_advisor(
+                store="dealership_id", excluded=("customer__advisor_id", "repair_order__advisor_id"), away=absent
+            )
+        )
+        .filter(to__isnull=False)
+        .values_list("pk", "assigned_to_id", "to")
+    )
+    by_target: dict[int, list[int]] = {}
+    for pk, _from, to in moves:
+        by_target.setdefault(to, []).append(pk)
+    TaskReassignment.objects.bulk_create(
+        TaskReassignment(task_id=pk, from_user_id=from_user, to_user_id=to, by=None, reason=SURVEY_REASON)
+        for pk, from_user, to in moves
+    )
+    for to, pks in by_target.items():
+        report.surveys_moved += CareTask.objects.filter(pk__in=pks).update(assigned_to_id=to)
 
 
 def _calls_made(advisor_ids, day: datetime.date) -> dict[int, int]:
@@ -171,6 +212,7 @@ def care_plan_day(*, day: datetime.date) -> PlanReport:
         return report
     with transaction.atomic():
         _cover_absences(stores, day, report)
+        _surveys_off_own_advisors(stores, day, report)
         advisors = list(
             _due_calls(stores, day)
             .exclude(assigned_to=None)

@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from care.kinds.club import CardSummary, customer_card_summary
 from care.registry import CareKind
+from care.signals import POST_SERVICE
 from care.touches.models import CareTask, Channel
 from care.touches.selectors import care_task_render
 from care.workspace.models import Contact, OutcomeCode
 from care.workspace.planning import advisor_capacities
 from care.workspace.services import DETAIL_FIELDS
+from care.workspace.surveys import call_survey
 from complaints.models import Complaint
 from complaints.selectors import customer_open_complaints
 from crm.calendar import working_days
@@ -227,6 +229,23 @@ class CallPanel:
     def has_winback(self) -> bool:
         """A win-back reason is on the call: the panel asks the win-back survey."""
         return any(t.kind == CareKind.WINBACK for t in self.tasks)
+
+    @property
+    def survey(self) -> str:
+        """The satisfaction survey the call asks (``care.workspace.surveys.call_survey``), or ""."""
+        return call_survey(t.kind for t in self.tasks)
+
+    @property
+    def survey_asks_csat(self) -> bool:
+        """The after-service survey asks the satisfaction; the lapsed customers' only the recommend question."""
+        return self.survey == POST_SERVICE
+
+    @property
+    def survey_fields(self) -> tuple[str, ...]:
+        """The outcome form's fields the call's survey block shows (not among those an outcome needs)."""
+        if not self.survey:
+            return ()
+        return ("satisfaction", "nps", "comment") if self.survey_asks_csat else ("nps", "comment")
 
 
 def call_panel(*, task: CareTask, group: QuerySet[CareTask]) -> CallPanel:

@@ -18,6 +18,7 @@ from care.touches.services import care_tasks_transition
 from care.workspace.complaints import complaint_loop_after_call, satisfaction_errors
 from care.workspace.insurance import insurance_after_call
 from care.workspace.models import Contact, OutcomeCode, TaskReassignment
+from care.workspace.surveys import call_survey_announce, call_survey_errors
 from crm.calendar import next_working_day
 from crm.models import User
 from customers.models import Customer
@@ -28,7 +29,21 @@ from vehicles.models import Vehicle
 # is the customer's score, 1–5 (care.workspace.complaints.satisfaction_errors);
 # the policy's kind, premium and dates are for a policy placed here
 # (care.workspace.insurance).
-DETAIL_FIELDS = ("reason", "where", "why", "insurer", "satisfaction", "policy_kind", "premium", "starts_on", "ends_on")
+# "nps" (0–10) and "comment" are the survey's recommend question and the
+# customer's words (care.workspace.surveys).
+DETAIL_FIELDS = (
+    "reason",
+    "where",
+    "why",
+    "insurer",
+    "satisfaction",
+    "policy_kind",
+    "premium",
+    "starts_on",
+    "ends_on",
+    "nps",
+    "comment",
+)
 
 
 def care_call_group(task: CareTask) -> QuerySet[CareTask]:
@@ -78,6 +93,8 @@ def _validate(outcome: CallOutcome, now: datetime.datetime) -> None:
     score_errors = satisfaction_errors(code=code, score=outcome.details.get("satisfaction"))
     if score_errors and "satisfaction" not in errors:
         errors["satisfaction"] = score_errors
+    for key, messages in call_survey_errors(code=code, details=outcome.details).items():
+        errors.setdefault(key, messages)
     if errors:
         raise ValidationError(errors)
 
@@ -140,7 +157,9 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
     touch of the call (the merged reasons), closed or rescheduled as the code says;
     an outcome marked dissatisfied reopens or opens the complaint cases of the
     call (``care.workspace.complaints.complaint_loop_after_call``); one that
-    places insurance records the policy (``care.workspace.insurance``).
+    places insurance records the policy (``care.workspace.insurance``); the
+    survey's answers of a post-repair or win-back call are announced
+    (``care.workspace.surveys.call_survey_announce``).
 
     Raises ValidationError with a message per field the outcome needs, and when
     the call was already logged (by a colleague, or in another tab)."""
@@ -165,6 +184,8 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         score = int(details["satisfaction"]) if "satisfaction" in details else None
         if score is not None:
             details["satisfaction"] = score
+        if "nps" in details:
+            details["nps"] = int(details["nps"])
         contact = Contact.objects.create(
             dealership_id=task.dealership_id,
             customer_id=task.customer_id,
@@ -198,6 +219,8 @@ def care_call_log(*, task: CareTask, outcome: CallOutcome, by: User, now: dateti
         )
         # "Renewed with us": the policy sold, the car's insurance moved on.
         insurance_after_call(group=group, contact=contact, code=code, details=details, by=by)
+        # The survey's answers (post-repair, win-back): analytics records them.
+        call_survey_announce(group=group, contact=contact, by=by, now=now)
     return contact
 
 

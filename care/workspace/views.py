@@ -80,7 +80,7 @@ def _panel_context(
         "task": task,
         "panel": panel,
         "outcome_form": form,
-        "needed_fields": form.needed_fields(panel.outcomes),
+        "needed_fields": form.needed_fields(panel.outcomes, asked=panel.survey_fields),
         "survey_form": survey or WinbackSurveyForm(),
         "next": request.GET.get("next") or request.POST.get("next", ""),
     }

@@ -231,6 +231,8 @@ CRM_COMPLAINT_PROXY_HOPS = env.int("CRM_COMPLAINT_PROXY_HOPS", default=0)
 # often open the CRM by a LAN address customers cannot reach). Empty: a QR code
 # takes the address the staff member's page was opened with.
 CRM_COMPLAINT_PUBLIC_BASE_URL = env("CRM_COMPLAINT_PUBLIC_BASE_URL", default="")
+# Lapsed-customer SMS surveys (analytics.surveys): at most this many a store and day.
+CRM_SURVEY_LAPSED_PER_DAY = env.int("CRM_SURVEY_LAPSED_PER_DAY", default=20)
 
 # --- Messages ------------------------------------------------------------------
 # One backend per channel (dotted path), like Django's EMAIL_BACKEND. The

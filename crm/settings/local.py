@@ -14,3 +14,6 @@ LOGGING["handlers"]["console"]["formatter"] = env("CRM_LOG_FORMAT", default="pla
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# The managers' weekly digest and other mail: printed to the console unless told otherwise.
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

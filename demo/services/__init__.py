@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.rollups import rollups_run
 from analytics.services import tiers_recompute
 from care.models import MessagingProfile, WeatherLocation
 from complaints.models import Complaint
@@ -110,6 +111,8 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
         _tier_history(today=today, builder=builder)
         # The membership club's three years, through its services (demo.services.club).
         club_history(builder)
+        # Last: the dashboards' figures of all that history (the nightly rollups, rebuilt whole).
+        rollups_run(day=today, full=True)
     return builder.summary()
 
 

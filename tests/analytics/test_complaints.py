@@ -221,7 +221,7 @@ def test_the_watch_list_on_the_dashboard_names_the_complaint(client, manager, de
     case(customer, local(2026, 11, 20, 10))
     tiers_recompute(day=DAY)
     client.force_login(manager)
-    response = client.get(reverse("analytics:dashboard"), {"export": "watch"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(reverse("analytics:tiers"), {"export": "watch"}, HTTP_ACCEPT_LANGUAGE="en")
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8")[len(BOM) :])))
     assert lines[1][:4] == [
         "投诉A",

@@ -19,7 +19,7 @@ from vehicles.models import Vehicle
 SH = ZoneInfo("Asia/Shanghai")
 MAY = datetime.date(2025, 5, 1)
 APRIL = datetime.date(2025, 4, 1)
-URL = reverse("analytics:dashboard")
+URL = reverse("analytics:tiers")
 BOM = "\ufeff"
 
 
