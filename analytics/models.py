@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Dealership
 from customers.models import Customer
@@ -155,6 +156,14 @@ class SurveyResponse(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=14, choices=Survey.Kind.choices)
     channel = models.CharField(_("channel"), max_length=6, choices=Survey.Channel.choices)
+    complaint = models.OneToOneField(
+        "complaints.Complaint",
+        verbose_name=_("complaint raised from it"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_response",
+    )
     csat = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
     nps = models.PositiveSmallIntegerField(_("likely to recommend (0–10)"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
@@ -218,10 +227,10 @@ class Campaign(models.Model):
     dealership = models.ForeignKey(
         Dealership, verbose_name=_("dealership"), on_delete=models.CASCADE, related_name="campaigns"
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("campaign name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    starts_on = models.DateField(_("starts on"))
-    ends_on = models.DateField(_("ends on"))
+    starts_on = models.DateField(pgettext_lazy("campaign", "starts on"))
+    ends_on = models.DateField(pgettext_lazy("campaign", "ends on"))
     cost = models.DecimalField(_("cost (yuan)"), max_digits=12, decimal_places=2, default=0)
     holdout_share = models.DecimalField(
         _("holdout share"),
@@ -410,6 +419,7 @@ class DailyAdvisorStats(models.Model):
     booked = models.PositiveIntegerField(_("calls ending in a booking"), default=0)
     csat_count = models.PositiveIntegerField(_("CSAT answers of their customers"), default=0)
     csat_sum = models.PositiveIntegerField(_("CSAT sum"), default=0)
+    csat_satisfied = models.PositiveIntegerField(_("CSAT answers of 4 or 5"), default=0)
     overdue = models.PositiveIntegerField(_("touches overdue"), default=0)
 
     dealership_path = "dealership"

@@ -33,8 +33,9 @@ def server_env(database: str) -> dict[str, str]:
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        CRM_FIELD_ENCRYPTION_KEY=os.environ.get("CRM_FIELD_ENCRYPTION_KEY", "bench-field-key"),
-        CRM_ID_HASH_KEY=os.environ.get("CRM_ID_HASH_KEY", "bench-hash-key"),
+        # The keys the bench databases were filled with (crm.settings.local's defaults).
+        CRM_FIELD_ENCRYPTION_KEY=os.environ.get("CRM_FIELD_ENCRYPTION_KEY", "local-only-field-key"),
+        CRM_ID_HASH_KEY=os.environ.get("CRM_ID_HASH_KEY", "local-only-hash-key"),
         DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_SECURE_HSTS_SECONDS="0",
         CRM_LOG_LEVEL="WARNING",

@@ -32,7 +32,6 @@ message, no marketing consent needed.
 import dataclasses
 import datetime
 import logging
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -474,30 +473,13 @@ def survey_detractor_followup(*, response: SurveyResponse, now: datetime.datetim
 
 # --- Raising an answer as a complaint ---------------------------------------------------------
 
-# The last line of a case raised from an answer ends with this reference: how
-# the answer finds its case again (the response has no column for it).
-_REFERENCE = "[S{pk}]"
-_REFERENCE_RE = re.compile(r"\[S(\d+)\]\s*$")
-
-
-def _reference(response_id: int) -> str:
-    return _REFERENCE.format(pk=response_id)
-
-
 def response_complaints(responses: list[SurveyResponse]) -> dict[int, Complaint]:
     """The case raised from each of ``responses`` (one query), by response id."""
-    if not responses:
+    ids = [r.complaint_id for r in responses if r.complaint_id]
+    if not ids:
         return {}
-    ids = {r.pk for r in responses}
-    found: dict[int, Complaint] = {}
-    cases = Complaint.objects.filter(
-        customer_id__in={r.customer_id for r in responses}, description__contains="[S"
-    ).only("pk", "number", "status", "description", "customer_id")
-    for case in cases:
-        match = _REFERENCE_RE.search(case.description)
-        if match and int(match[1]) in ids:
-            found.setdefault(int(match[1]), case)
-    return found
+    cases = {c.pk: c for c in Complaint.objects.filter(pk__in=ids).only("pk", "number", "status", "customer_id")}
+    return {r.pk: cases[r.complaint_id] for r in responses if r.complaint_id in cases}
 
 
 def _complaint_category() -> ComplaintCategory:
@@ -520,9 +502,8 @@ def survey_response_raise_complaint(*, response: SurveyResponse, by: User) -> tu
             .select_related("customer", "repair_order")
             .get(pk=response.pk)
         )
-        existing = response_complaints([locked]).get(locked.pk)
-        if existing is not None:
-            return existing, False
+        if locked.complaint_id is not None:
+            return Complaint.objects.get(pk=locked.complaint_id), False
         if not locked.comment.strip():
             raise ValidationError(_("This answer has no comment to raise as a complaint."))
         channel = (
@@ -540,8 +521,10 @@ def survey_response_raise_complaint(*, response: SurveyResponse, by: User) -> tu
             channel=channel,
             category=_complaint_category(),
             severity=Complaint.Severity.NORMAL,
-            description=f"{locked.comment.strip()}\n\n{scores} {_reference(locked.pk)}",
+            description=f"{locked.comment.strip()}\n\n{scores}",
             by=by,
             repair_order=locked.repair_order,
         )
+        locked.complaint = case
+        locked.save(update_fields=["complaint"])
     return case, True
