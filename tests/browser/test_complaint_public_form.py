@@ -24,8 +24,9 @@ def test_a_customer_sends_the_public_complaint_form_from_a_phone(page, live_serv
     page.locator("textarea[name=description]").fill("保养后第二天机油灯亮了，打电话没人回复")
     page.screenshot(path=screenshots / "complaint-form-phone.png", full_page=True)
     page.locator("button[type=submit]").click()
+    expect(page.locator(".alert.ok")).to_be_visible()
 
     case = Complaint.objects.get()
-    expect(page.locator("body")).to_contain_text(case.number)
+    expect(page.locator("p.number")).to_have_text(case.number)
     assert case.channel == Complaint.Channel.ONLINE_FORM
     assert case.description == "保养后第二天机油灯亮了，打电话没人回复"
