@@ -22,6 +22,7 @@ def test_a_customer_sends_the_public_complaint_form_from_a_phone(page, live_serv
     page.locator("input[name=name]").fill("李雷")
     page.locator("input[name=mobile]").fill("13912345678")
     page.locator("textarea[name=description]").fill("保养后第二天机油灯亮了，打电话没人回复")
+    page.locator("textarea[name=demand]").fill("免费检查并给个说法")
     page.screenshot(path=screenshots / "complaint-form-phone.png", full_page=True)
     page.locator("button[type=submit]").click()
     expect(page.locator(".alert.ok")).to_be_visible()
@@ -29,4 +30,4 @@ def test_a_customer_sends_the_public_complaint_form_from_a_phone(page, live_serv
     case = Complaint.objects.get()
     expect(page.locator("p.number")).to_have_text(case.number)
     assert case.channel == Complaint.Channel.ONLINE_FORM
-    assert case.description == "保养后第二天机油灯亮了，打电话没人回复"
+    assert (case.description, case.demand) == ("保养后第二天机油灯亮了，打电话没人回复", "免费检查并给个说法")
