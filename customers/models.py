@@ -174,6 +174,8 @@ class Customer(models.Model):
             models.Index(fields=["dealership", "advisor"], name="customer_store_advisor"),
             models.Index(fields=["dealership", "last_visit_date"], name="customer_store_last_visit"),
             models.Index(fields=["name"], name="customer_name"),
+            # The nightly rollups find the customers created since their last run by it.
+            models.Index(fields=["created_at"], name="customer_created"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -389,6 +391,7 @@ class ChurnEvent(models.Model):
         indexes = [
             models.Index(fields=["customer", "day"], name="churnevent_customer_day"),
             models.Index(fields=["day", "recovered"], name="churnevent_day"),
+            models.Index(fields=["created_at"], name="churnevent_created"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     FloatField,
@@ -272,7 +273,8 @@ def _link(
 
 
 def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full: bool = False) -> int:
-    """Recompute each car's latest reading, km per day and last maintenance.
+    """Recompute each car's latest reading, km per day, last maintenance and
+    how many maintenance visits it made.
 
     One ``UPDATE … FROM`` joins two grouped aggregates (readings, maintenance
     orders) and writes only the cars whose figures changed, so the nightly
@@ -309,7 +311,7 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full:
         RepairOrder.objects.filter(kind=RepairOrder.Kind.MAINTENANCE)
         .order_by()
         .values("vehicle_id")
-        .annotate(day=TruncDate(Max("opened_at")), km=Max("mileage"))
+        .annotate(day=TruncDate(Max("opened_at")), km=Max("mileage"), visits=Count("pk", filter=Q(voided_at__isnull=True)))
     )
     watermark = None
     if vehicle_ids is None and not full:
@@ -355,6 +357,7 @@ def _stats_update(readings, maintenance) -> int:
         "km_per_day": "r.kpd",
         "last_maintenance_date": "m.day",
         "last_maintenance_mileage": "m.km",
+        "maintenance_count": "COALESCE(m.visits, 0)",
     }
     table = Vehicle._meta.db_table
     sql = (

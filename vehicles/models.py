@@ -90,6 +90,9 @@ class Vehicle(models.Model):
     # Kept by service.services.vehicle_service_stats_refresh (set-based, nightly and on demand).
     last_maintenance_date = models.DateField(_("last maintenance"), null=True, blank=True)
     last_maintenance_mileage = models.PositiveIntegerField(_("mileage at last maintenance"), null=True, blank=True)
+    # How many maintenance visits the car made here (the nightly refresh): the
+    # return rates of the first, second and third maintenance read it.
+    maintenance_count = models.PositiveIntegerField(_("maintenance visits here"), default=0)
     km_per_day = models.DecimalField(
         _("km per day"),
         max_digits=7,

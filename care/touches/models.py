@@ -260,6 +260,8 @@ class CareTask(models.Model):
             models.Index(fields=["dealership", "status", "due_date"], name="caretask_store_queue"),
             models.Index(fields=["status", "expires_on"], name="caretask_expiry"),
             models.Index(fields=["customer", "status"], name="caretask_customer_status"),
+            # The rollups' care funnel and its drill-down: a store's touches of a morning.
+            models.Index(fields=["dealership", "created_on"], name="caretask_store_created"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -323,7 +325,11 @@ class CareTaskEvent(models.Model):
         verbose_name = _("touch status change")
         verbose_name_plural = _("touch status changes")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["task", "at"], name="caretaskevent_task_time")]
+        indexes = [
+            models.Index(fields=["task", "at"], name="caretaskevent_task_time"),
+            # The nightly rollups read the events since their last run.
+            models.Index(fields=["at"], name="caretaskevent_time"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="caretaskevent_is_a_change"),
         ]

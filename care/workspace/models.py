@@ -128,6 +128,7 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["customer", "created_at"], name="contact_customer_time"),
             models.Index(fields=["advisor", "created_at"], name="contact_advisor_time"),
+            models.Index(fields=["dealership", "created_at"], name="contact_store_time"),
         ]
 
     def __str__(self) -> str:

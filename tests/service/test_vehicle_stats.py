@@ -41,6 +41,20 @@ def test_last_maintenance_and_km_per_day_come_from_history(vehicle):
     assert fresh.last_maintenance_mileage == 13000
     # 14,600 km over the 365 days from 2024-03-15 to 2025-03-15.
     assert fresh.km_per_day == Decimal("40.0")
+    # R1 and R3: the repair order is no maintenance.
+    assert fresh.maintenance_count == 2
+
+
+def test_a_voided_maintenance_order_is_not_a_maintenance_visit(vehicle):
+    MileageReading.objects.create(vehicle=vehicle, read_on=D(2025, 1, 1), mileage=10000)
+    ro(vehicle, "M1", "maintenance", D(2024, 6, 1), 5000)
+    ro(vehicle, "M2", "maintenance", D(2024, 12, 1), 9000)
+    voided = ro(vehicle, "M3", "maintenance", D(2025, 1, 1), 10000)
+    RepairOrder.objects.filter(pk=voided.pk).update(voided_at=datetime.datetime(2025, 1, 2, tzinfo=SH))
+
+    vehicle_service_stats_refresh(full=True)
+
+    assert Vehicle.objects.get(pk=vehicle.pk).maintenance_count == 2
 
 
 def test_short_history_leaves_km_per_day_empty(vehicle):
