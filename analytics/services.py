@@ -172,7 +172,7 @@ def _usual_gap_sql(policy: TierPolicy, stores: tuple[int, ...], end: datetime.da
                 FROM (
                     SELECT DISTINCT ro.customer_id, {local_day} AS d
                     FROM {ro} ro JOIN {cu} vc ON vc.id = ro.customer_id
-                    WHERE vc.dealership_id IN ({marks}) AND ro.opened_at < %s
+                    WHERE vc.dealership_id IN ({marks}) AND ro.opened_at < %s AND ro.voided_at IS NULL
                 ) days
             ) gaps
             WHERE gap IS NOT NULL AND later < %s AND visit_days >= %s
@@ -184,7 +184,8 @@ def _usual_gap_sql(policy: TierPolicy, stores: tuple[int, ...], end: datetime.da
 
 
 def _fill_stats(policy: TierPolicy, stores: tuple[int, ...], day: datetime.date) -> int:
-    """One INSERT … SELECT: every customer of ``stores`` with its visit figures as of ``day``."""
+    """One INSERT … SELECT: every customer of ``stores`` with its visit figures as of ``day``.
+    A voided order counts for nothing: no visit, no spend."""
     end = _midnight(day + datetime.timedelta(days=1))
     start = _before(day, months=policy.window_months)
     q = connection.ops.quote_name
@@ -210,11 +211,11 @@ def _fill_stats(policy: TierPolicy, stores: tuple[int, ...], day: datetime.date)
                        SUM(CASE WHEN payer = {paid} THEN 1 ELSE 0 END) AS paid_visits,
                        SUM(CASE WHEN payer = {paid} THEN total_amount ELSE 0 END) AS paid,
                        SUM(total_amount) AS total
-                FROM {ro} WHERE opened_at >= %s AND opened_at < %s GROUP BY customer_id
+                FROM {ro} WHERE opened_at >= %s AND opened_at < %s AND voided_at IS NULL GROUP BY customer_id
             ) w ON w.customer_id = c.id
             LEFT JOIN (
                 SELECT customer_id, MAX(opened_at) AS last_at, MIN(opened_at) AS first_at
-                FROM {ro} WHERE opened_at < %s GROUP BY customer_id
+                FROM {ro} WHERE opened_at < %s AND voided_at IS NULL GROUP BY customer_id
             ) a ON a.customer_id = c.id
             LEFT JOIN (
                 SELECT referred_by_id, COUNT(*) AS n FROM {cu}

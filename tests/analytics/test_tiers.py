@@ -121,6 +121,20 @@ def test_each_tier_from_its_history(dealership):
     }
 
 
+def test_a_voided_order_is_no_visit_and_no_spend(dealership):
+    gone = person(dealership, name="流失")
+    visit(gone, D(2025, 10, 1))
+    voided = visit(gone, D(2026, 11, 1), "30000.00")
+    RepairOrder.objects.filter(pk=voided.pk).update(voided_at=datetime.datetime(2026, 11, 2, 9, tzinfo=SH))
+
+    tiers_recompute(day=DAY)
+
+    # Without the voided order, the last visit is 2025-10-01: more than 12 months before 2026-11-23.
+    assert state(gone)[:2] == ("D", "lost")
+    stats = CustomerStats.objects.get(customer=gone)
+    assert (stats.visits, stats.total_spend) == (0, Decimal("0"))
+
+
 def test_the_score_is_the_weighted_mean_of_its_parts(dealership):
     customer = person(dealership)
     # In the window (2025-11-24 → 2026-11-23): paid 2 × 1500 = 3000 of the 6000 target (0.5),
