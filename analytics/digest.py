@@ -195,6 +195,7 @@ def _store_figures(orders: dict, store: dict, care: dict) -> list[Figure]:
         Figure("complaints", _("Complaints received"), each(lambda p: store[p]["complaints"])),
         Figure(
             "csat",
+            # xgettext:no-python-format
             _("CSAT (% satisfied)"),
             each(lambda p: share(store[p]["csat_satisfied"], store[p]["csat_count"])),
             "rate",

@@ -47,6 +47,8 @@ class StoreSpec:
     districts: tuple[District, ...]
     # Business hours (the complaint SLA clocks count them): ISO weekday digits.
     open_weekdays: str = "1234567"
+    # The day-3 survey call goes to another advisor than the customer's own.
+    surveys_by_other_advisor: bool = False
 
 
 _SHANGHAI_DISTRICTS_AROUND_PUDONG = (
@@ -124,6 +126,7 @@ STORES = (
         districts=_SUZHOU_DISTRICTS,
         # The park's store closes on Sundays: Monday to Saturday, 08:30–18:00.
         open_weekdays="123456",
+        surveys_by_other_advisor=True,
     ),
 )
 
@@ -528,3 +531,38 @@ COMPLAINT_STORIES = (
 )
 # Notes the handler writes on the first call to the customer.
 CONTACT_NOTES = ("已致电客户致歉，说明处理流程和时限。", "已与客户通话，约定复检时间。", "已加客户微信，告知处理进度。")
+
+
+# --- Surveys (demo.services.surveys) ---------------------------------------------
+
+# The store whose day-3 call leaves maintenance visits to the SMS survey.
+SURVEY_BY_SMS_STORE = "shpd"
+SURVEY_DAYS = 70
+# The invitations are replayed one morning a fortnight of those days (each morning's
+# run costs its statements; the seed must stay a bounded number of queries).
+SURVEY_EVERY_DAYS = 14
+# Share of the SMS links answered (one in four after a visit, as SMS surveys go; fewer lapsed).
+SURVEY_ANSWERED = {"post_service": 0.25, "lapsed": 0.1}
+SURVEY_CSAT = _pairs("5:55 4:28 3:10 2:5 1:2")
+SURVEY_NPS = {
+    "post_service": _pairs("10:34 9:22 8:15 7:10 6:7 5:4 4:3 3:2 2:1 1:1 0:1"),
+    # Those who stopped coming recommend us less: the churn-adjusted NPS shows it.
+    "lapsed": _pairs("10:8 9:10 8:14 7:15 6:14 5:11 4:9 3:7 2:5 1:3 0:4"),
+}
+# Who writes a comment: most of the unhappy, some of the others.
+SURVEY_COMMENT_SHARE = {"detractor": 0.6, "other": 0.2}
+SURVEY_COMMENTS_UNHAPPY = (
+    "等了快三个小时才交车，也没人告诉进度",
+    "保养价格比外面贵太多了",
+    "上次说好的免费检查结果还是收费了",
+    "洗车没洗干净，车里还有烟味",
+    "电话预约了到店还要排队",
+    "修完第二天同样的问题又出现了",
+)
+SURVEY_COMMENTS_HAPPY = (
+    "顾问很耐心，讲解得很清楚",
+    "师傅很专业，效率也高",
+    "休息区环境不错，还有免费咖啡",
+    "提前提醒保养，很贴心",
+    "交车很准时，车也洗得很干净",
+)

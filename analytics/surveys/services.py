@@ -473,6 +473,7 @@ def survey_detractor_followup(*, response: SurveyResponse, now: datetime.datetim
 
 # --- Raising an answer as a complaint ---------------------------------------------------------
 
+
 def response_complaints(responses: list[SurveyResponse]) -> dict[int, Complaint]:
     """The case raised from each of ``responses`` (one query), by response id."""
     ids = [r.complaint_id for r in responses if r.complaint_id]

@@ -40,6 +40,7 @@ from demo.services.builder import Builder, SeedSummary
 from demo.services.club import club_history
 from demo.services.dates import inspection_due, lunar_birthday, next_anniversary
 from demo.services.rows import numbered
+from demo.services.surveys import survey_history
 from loyalty.models import (
     BenefitUse,
     CardEvent,
@@ -111,6 +112,8 @@ def seed_demo(*, customers: int, seed: int, today: datetime.date) -> SeedSummary
         _tier_history(today=today, builder=builder)
         # The membership club's three years, through its services (demo.services.club).
         club_history(builder)
+        # Two months of survey links sent and answered, through the survey services.
+        survey_history(builder)
         # Last: the dashboards' figures of all that history (the nightly rollups, rebuilt whole).
         rollups_run(day=today, full=True)
     return builder.summary()

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
+from analytics.models import Survey, SurveyResponse
+from care.models import CareTask, Outbox
 from crm.models import User
 from customers.models import ChurnEvent, Customer, TierChange, TierSnapshot
 from demo import data
@@ -47,6 +49,11 @@ class SeedSummary:
     referrals: int
     club_registrations: int
     benefit_uses: int
+    surveys: int
+    survey_responses: int
+    # The touches and messages the services made on the way (survey links, complaint receipts…).
+    care_touches: int
+    messages: int
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -175,4 +182,8 @@ class Builder(StoresAndStaff, Customers, Vehicles, RepairHistory, Appointments, 
             referrals=Referral.objects.count(),
             club_registrations=EventRegistration.objects.count(),
             benefit_uses=BenefitUse.objects.count(),
+            surveys=Survey.objects.count(),
+            survey_responses=SurveyResponse.objects.count(),
+            care_touches=CareTask.objects.count(),
+            messages=Outbox.objects.count(),
         )

@@ -22,6 +22,7 @@ class StoresAndStaff:
                     booking_phone=spec.booking_phone,
                     rescue_phone=spec.rescue_phone,
                     open_weekdays=spec.open_weekdays,
+                    surveys_by_other_advisor=spec.surveys_by_other_advisor,
                 )
                 for spec in data.STORES
             ]
