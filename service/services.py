@@ -311,7 +311,9 @@ def vehicle_service_stats_refresh(*, vehicle_ids: list[int] | None = None, full:
         RepairOrder.objects.filter(kind=RepairOrder.Kind.MAINTENANCE)
         .order_by()
         .values("vehicle_id")
-        .annotate(day=TruncDate(Max("opened_at")), km=Max("mileage"), visits=Count("pk", filter=Q(voided_at__isnull=True)))
+        .annotate(
+            day=TruncDate(Max("opened_at")), km=Max("mileage"), visits=Count("pk", filter=Q(voided_at__isnull=True))
+        )
     )
     watermark = None
     if vehicle_ids is None and not full:
