@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from analytics.campaigns import campaign_create, campaign_draw, holdout_bucket
@@ -29,6 +29,13 @@ from tests.vehicles.factories import VehicleFactory, make_vin
 SH = ZoneInfo("Asia/Shanghai")
 MARCH = (datetime.date(2026, 3, 1), datetime.date(2026, 3, 31))
 DRAW_AT = datetime.datetime(2026, 2, 20, 9, 0, tzinfo=SH)
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Messages are checked in their English source text (the interface itself defaults to Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def at(*args) -> datetime.datetime:
