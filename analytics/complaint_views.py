@@ -22,33 +22,39 @@ from analytics.complaint_selectors import (
     ComplaintRates,
     TrendRow,
     closed_cases,
-    complaint_rate_by,
+    complaint_rates,
     complaint_trend,
-    customers_with_a_visit,
 )
 from analytics.forms import ComplaintFilterForm
 from analytics.selectors import AnalyticsFilters
 from analytics.views import _can_see, _csv_response
 from crm.tables import Table
 
+# A group's month has a row per advisor and technician of every store: the page shows the ones
+# with the most complaints, the CSV all of them.
+GROUP_PAGE_ROWS = 50
+LONG_ATTRIBUTIONS = (Attribution.ADVISOR, Attribution.TECHNICIAN)
+
 
 class _Numbers:
-    """The month's figures, each read once however many tables show it."""
+    """The month's figures, each read once however many tables show it. ``page_rows``: the rows
+    the page shows of the tables by advisor and technician (None: all, as the exports)."""
 
-    def __init__(self, *, user, filters: AnalyticsFilters):
-        self.user, self.filters = user, filters
-        self._rates: dict[str, ComplaintRates] = {}
+    def __init__(self, *, user, filters: AnalyticsFilters, attributions: list[str], page_rows: int | None = None):
+        self.user, self.filters, self.page_rows = user, filters, page_rows
+        self.attributions = attributions
 
     @cached_property
+    def _all_rates(self) -> tuple[int, dict[str, ComplaintRates]]:
+        # Every breakdown at once: three queries, not two per breakdown.
+        return complaint_rates(user=self.user, filters=self.filters, attributions=self.attributions)
+
+    @property
     def customers(self) -> int:
-        return customers_with_a_visit(user=self.user, filters=self.filters)
+        return self._all_rates[0]
 
     def rates(self, attribution: str) -> ComplaintRates:
-        if attribution not in self._rates:
-            self._rates[attribution] = complaint_rate_by(
-                user=self.user, filters=self.filters, attribution=attribution, customers=self.customers
-            )
-        return self._rates[attribution]
+        return self._all_rates[1][attribution]
 
     @cached_property
     def closed(self) -> ClosedCases:
@@ -108,14 +114,22 @@ RATE_NOTES = {
 def _rate_table(numbers: _Numbers, attribution: str) -> Table:
     rates = numbers.rates(attribution)
     title, column = RATE_TITLES[attribution]
+    rows, note = rates.rows, str(RATE_NOTES[attribution])
+    if numbers.page_rows is not None and attribution in LONG_ATTRIBUTIONS and len(rows) > numbers.page_rows:
+        # Most complaints first already (_sorted): the page keeps the head, the CSV has every row.
+        rows = rows[: numbers.page_rows]
+        note += " " + _(
+            "The %(n)s with the most complaints of %(all)s; the CSV lists them all, and choosing a store shows "
+            "all of its own."
+        ) % {"n": numbers.page_rows, "all": len(rates.rows)}
     return Table(
         name=f"complaint-{attribution}",
         title=str(title),
         header=[str(column), _("Complaints received"), _("Customers with a visit"), _("Complaint rate (%)")],
-        rows=[[row.label, row.complaints, row.customers, row.rate] for row in rates.rows],
+        rows=[[row.label, row.complaints, row.customers, row.rate] for row in rows],
         # All the month's customers with a visit, not a sum: one may see several advisors.
         footer=[_("All"), rates.complaints, rates.customers, rates.rate],
-        note=str(RATE_NOTES[attribution]),
+        note=note,
     )
 
 
@@ -154,11 +168,21 @@ def complaints_view(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     problems = [str(error) for errors in (form.errors if form.is_bound else {}).values() for error in errors]
     builders = _tables(group_level=form.group_level)
-    numbers = _Numbers(user=request.user, filters=filters)
     if export and export not in builders:
         problems.append(_("There is no table “%(name)s” to export.") % {"name": export[:30]})
     elif export and not problems:
+        # The breakdown the table shows (the summary's is the categories'), nothing more.
+        shown = export.removeprefix("complaint-")
+        attributions = [shown] if shown in Attribution.values else [Attribution.CATEGORY] if shown == "summary" else []
+        numbers = _Numbers(user=request.user, filters=filters, attributions=attributions)
         return _csv_response(builders[export](numbers), filters)
+    group_wide = form.group_level and filters.dealership_id is None
+    numbers = _Numbers(
+        user=request.user,
+        filters=filters,
+        attributions=[a for a in Attribution.values if form.group_level or a != Attribution.DEALERSHIP],
+        page_rows=GROUP_PAGE_ROWS if group_wide else None,
+    )
     return render(
         request,
         "analytics/complaints.html",

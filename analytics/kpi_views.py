@@ -14,18 +14,23 @@ it with the vendored ECharts. No inline script, for the coming CSP.
 
 import dataclasses
 import datetime
+import hashlib
 from collections.abc import Callable
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -33,7 +38,7 @@ from django.views.decorators.http import require_GET
 from analytics import kpis
 from analytics.forms import DrillFilterForm, KpiFilterForm, Period
 from analytics.kpis import Filter, KpiFilters
-from analytics.models import RetentionStats
+from analytics.models import RetentionStats, RollupRun
 from analytics.views import _can_see
 from crm.models import User
 from crm.tables import ExportFormat, Table, export_response
@@ -102,35 +107,54 @@ def _ignored_text(section: Section, filters: KpiFilters) -> str:
 
 
 def _month(month: datetime.date) -> str:
-    return f"{month:%Y-%m}"
+    # Plain arithmetic: strftime costs more, and a page writes a month a few hundred times.
+    return f"{month.year:04d}-{month.month:02d}"
 
 
 class Drill:
     """Links to the customers behind a number: ``/analytics/customers/?metric=…``, with the
-    store filter, and the model and tier filters where the figure follows them."""
+    store filter, and the model and tier filters where the figure follows them.
+
+    A page writes a few hundred of these: the parts every link shares are encoded once, and
+    each value once (``_quoted``), instead of a ``urlencode`` per link."""
 
     def __init__(self, filters: KpiFilters):
         self.filters = filters
         self.url = reverse("analytics:customers")
+        self._period = f"start={_month(filters.start)}&end={_month(filters.end)}"
+        self._store = f"&dealership={filters.dealership_id}" if filters.dealership_id is not None else ""
+        dims = ""
+        if filters.model_id is not None:
+            dims += f"&model={filters.model_id}"
+        if filters.tier:
+            dims += f"&tier={quote_plus(filters.tier)}"
+        self._dims = dims
+        self._quoted: dict[str, str] = {}
+
+    def _quote(self, value) -> str:
+        text = str(value)
+        quoted = self._quoted.get(text)
+        if quoted is None:
+            quoted = self._quoted[text] = quote_plus(text)
+        return quoted
 
     def __call__(
         self, metric: str, count, *, month: datetime.date | None = None, dims: bool = False, **extra
     ) -> str | None:
         if not count:
             return None  # nobody behind a zero
-        params = {"metric": metric}
-        if month is not None:
-            params["start"] = params["end"] = _month(month)
-        else:
-            params["start"], params["end"] = _month(self.filters.start), _month(self.filters.end)
-        if self.filters.dealership_id is not None:
-            params["dealership"] = str(self.filters.dealership_id)
-        if dims and self.filters.model_id is not None:
-            params["model"] = str(self.filters.model_id)
-        if dims and self.filters.tier:
-            params["tier"] = self.filters.tier
-        params.update({key: str(value) for key, value in extra.items() if value is not None})
-        return f"{self.url}?{urlencode(params)}"
+        # In urlencode's order: metric, period, store, model, tier, then the extras (an extra
+        # ``dealership`` — a store's row of a group's table — stands in for the store filter's).
+        period = self._period if month is None else f"start={_month(month)}&end={_month(month)}"
+        store = self._store
+        if "dealership" in extra:
+            chosen = extra.pop("dealership")
+            store = f"&dealership={self._quote(chosen)}" if chosen is not None else store
+        query = f"metric={self._quote(metric)}&{period}{store}{self._dims if dims else ''}"
+        for key, value in extra.items():
+            if value is not None:
+                query += f"&{key}={self._quote(value)}"
+        return f"{self.url}?{query}"
 
 
 def _total(values) -> int | Decimal:
@@ -548,10 +572,9 @@ def _insurance_section(months: list[kpis.StoreMonth], totals: kpis.StoreTotals, 
 
 
 def overview_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
-    """Four queries: orders by month (with the year before), orders by kind and payer, the store's
-    month, and the churn rate's monthly base."""
-    orders = kpis.order_months(user=user, filters=filters)
-    breakdown = kpis.order_breakdown(user=user, filters=filters)
+    """Three queries: the orders by month, kind and payer (the period and the year before), the
+    store's month, and the churn rate's monthly base."""
+    orders, breakdown = kpis.order_figures(user=user, filters=filters)
     months = kpis.store_months(user=user, filters=filters, orders=orders)
     kpis.churn_bases(user=user, filters=filters, months=months)
     totals = kpis.store_totals(months)
@@ -695,6 +718,7 @@ def _funnel_table(
         extra = {key: line.key} if key else {}
         if key == "advisor" and line.key is None:
             extra = {"advisor": "none"}
+        # A store's line (a group-level user's funnel by store) lists that store's customers.
         cells = [None, drill("care", line.counts["generated"], stage="generated", **extra)]
         for stage in kpis.FUNNEL_STAGES[1:]:
             cells += [drill("care", line.counts[stage], stage=stage, **extra), None]
@@ -719,6 +743,9 @@ def _funnel_table(
     )
 
 
+# Said under the tables a group-level user sees by store instead of by advisor.
+PER_STORE_REMARK = gettext_lazy("By store: choose a store in the filters to see its advisors one by one.")
+
 STAGE_NAMES = {
     "generated": gettext_lazy("Generated"),
     "contacted": gettext_lazy("Contacted"),
@@ -729,7 +756,8 @@ STAGE_NAMES = {
 
 
 def care_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
-    """One query: DailyCareStats by kind and advisor."""
+    """One query: MonthlyCareStats by kind and advisor (by store for a group-level user without a
+    store chosen)."""
     funnel = kpis.care_funnel(user=user, filters=filters)
     stage_names = [str(STAGE_NAMES[stage]) for stage in kpis.FUNNEL_STAGES]
     overall = Chart(
@@ -747,9 +775,10 @@ def care_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
             for name, stage in zip(stage_names, kpis.FUNNEL_STAGES, strict=True)
         ],
     )
+    per_store = funnel.per_store
     by_advisor = Chart(
         "bar",
-        _("Care funnel by advisor"),
+        _("Care funnel by store") if per_store else _("Care funnel by advisor"),
         [line.label for line in funnel.by_advisor],
         [
             (name, [line.counts[stage] for line in funnel.by_advisor])
@@ -768,15 +797,16 @@ def care_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
         Section(
             _funnel_table(
                 "funnel-advisors",
-                _("Care funnel by advisor"),
-                _("advisor"),
+                _("Care funnel by store") if per_store else _("Care funnel by advisor"),
+                _("dealership") if per_store else _("advisor"),
                 funnel.by_advisor,
                 funnel.total,
                 drill,
-                "advisor",
+                "dealership" if per_store else "advisor",
             ),
             [by_advisor],
             ignored=ignored,
+            remark=PER_STORE_REMARK if per_store else "",
         ),
     ]
 
@@ -785,24 +815,30 @@ def care_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
 
 
 def advisor_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section]:
-    """Two queries: the care funnel by advisor and DailyAdvisorStats by advisor."""
+    """Two queries: the care funnel by advisor and MonthlyAdvisorStats by advisor (both by store for
+    a group-level user without a store chosen)."""
     funnel = kpis.care_funnel(user=user, filters=filters)
     lines = kpis.advisor_lines(user=user, filters=filters, funnel=funnel)
+    per_store = funnel.per_store
 
-    def advisor(line) -> str:
-        return "none" if line.advisor_id is None else line.advisor_id
+    def whose(line) -> dict:
+        # The drill-down narrows to the advisor, or to the store on a store's line.
+        if per_store:
+            return {"dealership": line.dealership_id}
+        return {"advisor": "none" if line.advisor_id is None else line.advisor_id}
 
     table = Table(
         name="advisors",
-        title=_("Advisors"),
+        title=_("Advisors by store") if per_store else _("Advisors"),
         header=[
-            _("advisor"),
+            _("dealership") if per_store else _("advisor"),
             _("Calls made"),
             _("Reached (%)"),
             _("Booked (%)"),
             _("Arrived (%)"),
             _("Revenue from their touches (yuan)"),
             _("CSAT answers of their customers"),
+            _("CSAT (% 4–5)"),
             _("Average CSAT (1–5)"),
             _("Touches overdue"),
         ],
@@ -815,6 +851,7 @@ def advisor_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section
                 line.arrived_rate,
                 line.revenue,
                 line.csat_count,
+                line.csat,
                 line.csat_average,
                 line.overdue,
             ]
@@ -823,22 +860,24 @@ def advisor_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section
         cell_links=[
             [
                 None,
-                drill("calls", line.calls, advisor=advisor(line)),
+                drill("calls", line.calls, **whose(line)),
                 None,
                 None,
-                drill("care", line.arrived, stage="arrived", advisor=advisor(line)),
+                drill("care", line.arrived, stage="arrived", **whose(line)),
                 None,
-                drill("csat", line.csat_count, advisor=advisor(line)),
+                drill("csat", line.csat_count, **whose(line)),
                 None,
-                drill("overdue", line.overdue, advisor=advisor(line)),
+                None,
+                drill("overdue", line.overdue, **whose(line)),
             ]
             for line in lines
         ],
         note=_(
             "Reached: calls that reached the customer, % of the calls made. Booked: calls ending in a booking, % of "
             "the calls that reached the customer. Arrived: their booked touches whose customer came in, % of the "
-            "booked touches. Revenue: the visits their touches brought. CSAT: their customers' answers (1–5). "
-            "Overdue: their touches past due at the end of the period's last day."
+            "booked touches. Revenue: the visits their touches brought. CSAT: their customers' answers that were "
+            "4 or 5, % of the answers (1–5), and their average. Overdue: their touches past due at the end of the "
+            "period's last day."
         ),
     )
     labels = [line.label for line in lines]
@@ -865,7 +904,8 @@ def advisor_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section
             unit="%",
         ),
     ]
-    return [Section(table, charts, ignored=(Filter.MODEL, Filter.TIER))]
+    remark = PER_STORE_REMARK if per_store else ""
+    return [Section(table, charts, ignored=(Filter.MODEL, Filter.TIER), remark=remark)]
 
 
 # --- Customer value --------------------------------------------------------------------------------
@@ -995,7 +1035,45 @@ def _problems(form) -> list[str]:
     return [str(error) for errors in (form.errors if form.is_bound else {}).values() for error in errors]
 
 
+def _cache_seconds() -> int:
+    """How long a page's rendered figures are kept (``CRM_KPI_CACHE_SECONDS``; 0: not cached)."""
+    return getattr(settings, "CRM_KPI_CACHE_SECONDS", 0)
+
+
+def _cache_key(request: HttpRequest, page: Page, querystring: str) -> str | None:
+    """The key of a page's rendered figures: they change only when the rollups run, so the last
+    finished run is in the key (a new run, a new key; one small indexed query). A store's users
+    share their store's, the group-level users the group's. None without a run to key on."""
+    run = RollupRun.objects.filter(finished_at__isnull=False).order_by("-started_at", "-pk").first()
+    if run is None:
+        return None
+    user = request.user
+    scope = "group" if user.is_group_level else f"store-{user.dealership_id}"
+    raw = "|".join(
+        [page.url_name, str(run.pk), run.started_at.isoformat(), translation.get_language(), scope, querystring]
+    )
+    return "analytics:kpi:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _sections_context(sections: list[Section], filters: KpiFilters) -> list[dict]:
+    return [
+        {
+            "table": section.table,
+            "charts": [
+                {"id": f"chart-{section.table.name}-{i}", "data": chart.data(), "title": chart.title}
+                for i, chart in enumerate(section.charts)
+            ],
+            "ignored": _ignored_text(section, filters),
+            "remark": section.remark,
+        }
+        for section in sections
+    ]
+
+
 def _kpi_page(request: HttpRequest, page: Page) -> HttpResponse:
+    """A KPI page. Its figures (the tables and charts, everything below the filters) may be served
+    from the cache (``CRM_KPI_CACHE_SECONDS``): they are rendered once per night's rollups, filters,
+    language and scope. Exports and pages with a problem are always built afresh."""
     if not _can_see(request.user):
         raise PermissionDenied
     today = timezone.localdate()
@@ -1005,6 +1083,12 @@ def _kpi_page(request: HttpRequest, page: Page) -> HttpResponse:
     form = KpiFilterForm(params or None, user=request.user, today=today, default_period=Period.LAST_24)
     filters = form.filters()
     problems = _problems(form)
+    querystring = form.querystring()
+    context = {"page": page, "form": form, "filters": filters, "problems": problems, "querystring": querystring}
+    key = _cache_key(request, page, querystring) if _cache_seconds() and not export and not problems else None
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        return render(request, "analytics/kpi_page.html", {**context, "sections_html": mark_safe(cached)})
     sections = page.build(user=request.user, filters=filters, drill=Drill(filters))
     tables = {section.table.name: section.table for section in sections}
     if export:
@@ -1015,31 +1099,11 @@ def _kpi_page(request: HttpRequest, page: Page) -> HttpResponse:
         elif not problems:
             stem = f"{export}-{filters.start:%Y-%m}-{filters.end:%Y-%m}"
             return export_response(tables[export], stem=stem, export_format=export_format)
-    querystring = form.querystring()
-    return render(
-        request,
-        "analytics/kpi_page.html",
-        {
-            "page": page,
-            "form": form,
-            "filters": filters,
-            "problems": problems,
-            "sections": [
-                {
-                    "table": section.table,
-                    "charts": [
-                        {"id": f"chart-{section.table.name}-{i}", "data": chart.data(), "title": chart.title}
-                        for i, chart in enumerate(section.charts)
-                    ],
-                    "ignored": _ignored_text(section, filters),
-                    "remark": section.remark,
-                }
-                for section in sections
-            ],
-            "tables": tables,
-            "querystring": querystring,
-        },
-    )
+    context.update({"sections": _sections_context(sections, filters), "tables": tables})
+    sections_html = render_to_string("analytics/partials/kpi_sections.html", context, request)
+    if key:
+        cache.set(key, str(sections_html), _cache_seconds())
+    return render(request, "analytics/kpi_page.html", {**context, "sections_html": mark_safe(sections_html)})
 
 
 @login_required
@@ -1077,6 +1141,26 @@ def value_view(request: HttpRequest) -> HttpResponse:
 DRILL_PAGE_SIZE = 50
 # An export of a drill-down holds at most this many customers (one query).
 DRILL_EXPORT_MAX = 10_000
+# The list counts its customers up to this many ("more than 1,000"): a group's figure may stand
+# for hundreds of thousands, and counting them all costs more than the page.
+DRILL_COUNT_MAX = 1_000
+
+
+class _CappedCount:
+    """A queryset for the Paginator whose count stops at ``cap`` + 1 (one ``COUNT`` over a
+    ``LIMIT``): pages past the cap are not offered."""
+
+    def __init__(self, queryset, cap: int):
+        self.queryset, self.cap = queryset, cap
+
+    def count(self) -> int:
+        return self.queryset.order_by()[: self.cap + 1].count()
+
+    def __getitem__(self, key):
+        return self.queryset[key]
+
+    def __len__(self) -> int:
+        return self.count()
 
 
 def _drill_description(drill: kpis.DrillFilters, form: DrillFilterForm, *, user) -> list[str]:
@@ -1177,7 +1261,7 @@ def customers_view(request: HttpRequest) -> HttpResponse:
             table = _customers_table(customers[:DRILL_EXPORT_MAX], group_level=form.group_level, title=title)
             stem = f"customers-{drill.metric}-{drill.period.start:%Y-%m}-{drill.period.end:%Y-%m}"
             return export_response(table, stem=stem, export_format=export_format)
-    page = Paginator(customers, DRILL_PAGE_SIZE).get_page(page_number)
+    page = Paginator(_CappedCount(customers, DRILL_COUNT_MAX), DRILL_PAGE_SIZE).get_page(page_number)
     query = params.copy()
     context.update(
         {
@@ -1187,6 +1271,8 @@ def customers_view(request: HttpRequest) -> HttpResponse:
             "table": _customers_table(page.object_list, group_level=form.group_level, title=title),
             "querystring": query.urlencode(),
             "export_max": DRILL_EXPORT_MAX,
+            "count_max": DRILL_COUNT_MAX,
+            "more": page.paginator.count > DRILL_COUNT_MAX,
         }
     )
     return render(request, "analytics/customers.html", context)

@@ -1,12 +1,15 @@
 """Reads of the KPI dashboards: GROUP BY queries over the nightly rollup tables.
 
-Every function here reads the rollups (``DailyOrderStats``, ``DailyStoreStats``,
-``DailyCareStats``, ``DailyAdvisorStats``, ``RetentionStats``), never the repair
-orders, and costs one query (two for the advisors) whatever the number of
-orders, customers or days: the sums are grouped in SQL, by month or by a
-dimension, and Python only arranges the few grouped rows. The exceptions are
-small live counts named where they are used (the customers of each tier, the
-monthly base of the churn rate from the tier snapshots).
+Every function here reads the monthly rollups (``MonthlyOrderTotals`` and, with the
+model filter, ``MonthlyOrderStats``; ``MonthlyStoreStats``, ``MonthlyCareStats``,
+``MonthlyAdvisorStats``, ``MonthlyTierStats``; and ``RetentionStats``), never the
+repair orders, and costs one query whatever the number of orders, customers or
+days: the sums are grouped in SQL, by month or by a dimension, and Python only
+arranges the few grouped rows. A period of 24 months is 24 rows per key of a
+store; a group-level user without a store chosen reads the group's own rows (no
+dealership), as few as a store's, where a table keeps them. The care funnel and
+the advisors, whose rows are a store's advisors, are shown by store to such a
+user (``by_store``): a row per advisor of every store is no page to read.
 
 Every rate goes through ``analytics.scores`` (``share``, ``nps_from_counts``),
 so each rule (one decimal, None when nothing was counted) lives once.
@@ -22,18 +25,21 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, Exists, F, Max, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import (
     DETRACTOR_NPS_MAX,
     PROMOTER_NPS_MIN,
-    DailyAdvisorStats,
-    DailyCareStats,
-    DailyOrderStats,
-    DailyStoreStats,
+    MonthlyAdvisorStats,
+    MonthlyAdvisorTotals,
+    MonthlyCareStats,
+    MonthlyCareTotals,
+    MonthlyOrderStats,
+    MonthlyOrderTotals,
+    MonthlyStoreStats,
+    MonthlyTierStats,
     RetentionStats,
     Survey,
     SurveyResponse,
@@ -120,6 +126,22 @@ def _rollup(model, *, user, filters: KpiFilters) -> QuerySet:
     return rows
 
 
+def by_store(*, user, filters: KpiFilters) -> bool:
+    """A group-level user without a store chosen: the figures by advisor are shown by store."""
+    return user.is_group_level and filters.dealership_id is None
+
+
+def _monthly(model, *, user, filters: KpiFilters) -> QuerySet:
+    """A monthly rollup's rows of the scope: the chosen store's, a store user's own, or, for a
+    group-level user without a store chosen, the group's rows (no dealership) where the table
+    keeps them and every store's where it does not (the care funnel and the advisors)."""
+    rows = _rollup(model, user=user, filters=filters)
+    if not by_store(user=user, filters=filters):
+        return rows
+    has_group_rows = model._meta.get_field("dealership").null
+    return rows.filter(dealership__isnull=has_group_rows)
+
+
 _ALIAS = "agg_"
 
 
@@ -131,20 +153,29 @@ def _group(rows: QuerySet, keys: list[str], aggregates: dict) -> list[dict]:
     return [{key.removeprefix(_ALIAS): value for key, value in row.items()} for row in grouped]
 
 
-def _days(rows: QuerySet, start: datetime.date, until: datetime.date) -> QuerySet:
-    return rows.filter(day__gte=start, day__lt=until)
+def _store_totals(model, *, user) -> QuerySet:
+    """The stores' rows of a table of store totals, for a group-level user's views by store."""
+    return scope_for_user(model.objects.filter(dealership__isnull=False), user)
 
 
-def _snapshots(*, user, filters: KpiFilters) -> QuerySet[TierSnapshot]:
-    """The period's monthly tier snapshots in the scope (indexed by store and month)."""
-    snapshots = scope_for_user(TierSnapshot.objects.all(), user)
-    if filters.dealership_id is not None:
-        snapshots = snapshots.filter(dealership_id=filters.dealership_id)
-    return snapshots.filter(month__gte=filters.start, month__lt=filters.until)
+def _months(rows: QuerySet, start: datetime.date, until: datetime.date) -> QuerySet:
+    return rows.filter(month__gte=start, month__lt=until)
+
+
+def _tier_months(*, user, filters: KpiFilters) -> QuerySet[MonthlyTierStats]:
+    """The period's months of MonthlyTierStats (the tier snapshots counted) in the scope."""
+    return _months(_monthly(MonthlyTierStats, user=user, filters=filters), filters.start, filters.until)
+
+
+def _orders(*, user, filters: KpiFilters) -> QuerySet:
+    """The monthly orders of the scope: by model only when the model filter asks for it (a
+    store-month holds a few dozen rows over all models, a few hundred by model)."""
+    model = MonthlyOrderStats if filters.model_id is not None else MonthlyOrderTotals
+    return _monthly(model, user=user, filters=filters)
 
 
 def _order_dimensions(filters: KpiFilters) -> Q:
-    """The model and tier filters, as DailyOrderStats holds both dimensions."""
+    """The model and tier filters (MonthlyOrderStats holds both, MonthlyOrderTotals the tier)."""
     q = Q()
     if filters.model_id is not None:
         q &= Q(model_id=filters.model_id)
@@ -209,37 +240,58 @@ class OrderMonth:
         return change(self.revenue, self.revenue_last_year)
 
 
-def order_months(*, user, filters: KpiFilters) -> list[OrderMonth]:
-    """Returning visits (进厂台次) and revenue (产值) of each month of the period beside the same
-    month a year before; model and tier filters apply. One query over the period and the year before it."""
+def _order_rows(*, user, filters: KpiFilters, since: datetime.date) -> list[dict]:
+    """The orders' months from ``since`` to the period's end by (month, kind, payer): the sums with
+    the model and tier filters applied, and ``all_visits`` without them. One query."""
     dims = _order_dimensions(filters) or None  # an empty Q is no filter at all
-    since = filters.start - relativedelta(years=1)
-    rows = _group(
-        _days(_rollup(DailyOrderStats, user=user, filters=filters), since, filters.until).annotate(
-            month=TruncMonth("day")
-        ),
-        ["month"],
+    return _group(
+        _months(_orders(user=user, filters=filters), since, filters.until),
+        ["month", "kind", "payer"],
         {
             "visits": Sum("visits", filter=dims, default=0),
             "revenue": Sum("revenue", filter=dims, default=ZERO),
+            "labor": Sum("labor", filter=dims, default=ZERO),
+            "parts": Sum("parts", filter=dims, default=ZERO),
             "all_visits": Sum("visits", default=0),
         },
     )
-    by_month = {_as_date(row["month"]): row for row in rows}
+
+
+def _order_months_of(rows: list[dict], filters: KpiFilters) -> list[OrderMonth]:
+    by_month: dict[datetime.date, list] = defaultdict(lambda: [0, ZERO, 0])
+    for row in rows:
+        month = by_month[_as_date(row["month"])]
+        month[0] += row["visits"]
+        month[1] += row["revenue"]
+        month[2] += row["all_visits"]
+    empty = [0, ZERO, 0]
     result = []
     for month in filters.months:
-        now, before = by_month.get(month, {}), by_month.get(month - relativedelta(years=1), {})
+        now, before = by_month.get(month, empty), by_month.get(month - relativedelta(years=1), empty)
         result.append(
             OrderMonth(
                 month=month,
-                visits=now.get("visits") or 0,
-                revenue=_money(now.get("revenue")),
-                visits_last_year=before.get("visits") or 0,
-                revenue_last_year=_money(before.get("revenue")),
-                all_visits=now.get("all_visits") or 0,
+                visits=now[0],
+                revenue=_money(now[1]),
+                visits_last_year=before[0],
+                revenue_last_year=_money(before[1]),
+                all_visits=now[2],
             )
         )
     return result
+
+
+def order_months(*, user, filters: KpiFilters) -> list[OrderMonth]:
+    """Returning visits (进厂台次) and revenue (产值) of each month of the period beside the same
+    month a year before; model and tier filters apply. One query over the period and the year before it."""
+    rows = _order_rows(user=user, filters=filters, since=filters.start - relativedelta(years=1))
+    return _order_months_of(rows, filters)
+
+
+def order_figures(*, user, filters: KpiFilters) -> tuple[list[OrderMonth], "OrderBreakdown"]:
+    """``order_months`` and ``order_breakdown`` from one query (the overview shows both)."""
+    rows = _order_rows(user=user, filters=filters, since=filters.start - relativedelta(years=1))
+    return _order_months_of(rows, filters), _breakdown_of(rows, filters)
 
 
 def _as_date(value) -> datetime.date:
@@ -275,27 +327,25 @@ class OrderBreakdown:
 
 def order_breakdown(*, user, filters: KpiFilters) -> OrderBreakdown:
     """The period's visits and revenue by order kind and by payer (paid, warranty, insurance,
-    internal); model and tier filters apply. One query grouped by (kind, payer)."""
-    rows = _group(
-        _days(_rollup(DailyOrderStats, user=user, filters=filters), filters.start, filters.until).filter(
-            _order_dimensions(filters)
-        ),
-        ["kind", "payer"],
-        {
-            "visits": Sum("visits", default=0),
-            "revenue": Sum("revenue", default=ZERO),
-            "labor": Sum("labor", default=ZERO),
-            "parts": Sum("parts", default=ZERO),
-        },
-    )
+    internal); model and tier filters apply. One query grouped by (month, kind, payer)."""
+    return _breakdown_of(_order_rows(user=user, filters=filters, since=filters.start), filters)
+
+
+def _breakdown_of(rows: list[dict], filters: KpiFilters) -> OrderBreakdown:
+    """The period's rows (the year before, if given, is left out) by kind and by payer."""
     kinds: dict[str, list] = defaultdict(lambda: [0, ZERO, ZERO, ZERO])
     payers: dict[str, list] = defaultdict(lambda: [0, ZERO, ZERO, ZERO])
     for row in rows:
+        if _as_date(row["month"]) < filters.start:
+            continue
         for bucket in (kinds[row["kind"]], payers[row["payer"]]):
             bucket[0] += row["visits"]
             bucket[1] += row["revenue"]
             bucket[2] += row["labor"]
             bucket[3] += row["parts"]
+    # A kind or payer with nothing counted under the filters is no line of the breakdown.
+    kinds = {key: bucket for key, bucket in kinds.items() if bucket[0] or bucket[1]}
+    payers = {key: bucket for key, bucket in payers.items() if bucket[0] or bucket[1]}
     visits = sum(bucket[0] for bucket in kinds.values())
     revenue = _money(sum((bucket[1] for bucket in kinds.values()), ZERO))
 
@@ -404,13 +454,11 @@ class StoreMonth:
 
 
 def store_months(*, user, filters: KpiFilters, orders: list[OrderMonth] | None = None) -> list[StoreMonth]:
-    """The store figures of each month of the period (one query over DailyStoreStats), with the
+    """The store figures of each month of the period (one query over MonthlyStoreStats), with the
     month's visits from ``orders`` (``order_months``) for the complaint rate. Store-level figures:
     the model and tier filters do not apply."""
     rows = _group(
-        _days(_rollup(DailyStoreStats, user=user, filters=filters), filters.start, filters.until).annotate(
-            month=TruncMonth("day")
-        ),
+        _months(_monthly(MonthlyStoreStats, user=user, filters=filters), filters.start, filters.until),
         ["month"],
         {name: Sum(name, default=0) for name in STORE_SUMS},
     )
@@ -428,12 +476,15 @@ def store_months(*, user, filters: KpiFilters, orders: list[OrderMonth] | None =
 
 def churn_bases(*, user, filters: KpiFilters, months: list[StoreMonth]) -> None:
     """Fill each month's churn-rate base: the customers active or at risk in that month's tier
-    snapshot (one live query over TierSnapshot, indexed by store and month)."""
-    snapshots = _snapshots(user=user, filters=filters)
+    snapshot (one query over MonthlyTierStats)."""
     live_states = [Customer.ChurnState.ACTIVE, Customer.ChurnState.AT_RISK]
     counts = {
-        row["month"]: row["n"]
-        for row in snapshots.values("month").annotate(n=Count("pk", filter=Q(churn_state__in=live_states))).order_by()
+        _as_date(row["month"]): row["n"]
+        for row in _group(
+            _tier_months(user=user, filters=filters),
+            ["month"],
+            {"n": Sum("customers", filter=Q(churn_state__in=live_states), default=0)},
+        )
     }
     for month in months:
         month.base = counts.get(month.month)
@@ -519,7 +570,7 @@ def retention(*, user, filters: KpiFilters) -> Retention:
     """Cars that came back, by vehicle age band and by purchase cohort for the first, second and
     third maintenance (首保回厂率). The store and model filters apply; the figures are as of the last
     nightly run, so the period and the tier do not. One query."""
-    rows = _rollup(RetentionStats, user=user, filters=filters)
+    rows = _monthly(RetentionStats, user=user, filters=filters)
     if filters.model_id is not None:
         rows = rows.filter(model_id=filters.model_id)
     grouped = _group(
@@ -583,18 +634,21 @@ class TierValue:
 
 
 def tier_values(*, user, filters: KpiFilters) -> list[TierValue]:
-    """Revenue and visits of each value tier over the period (DailyOrderStats by tier, one query)
-    over the active customers of that tier today (one live count by tier). The tier filter
-    applies; the model filter does not (a customer has no one model)."""
+    """Revenue and visits of each value tier over the period (MonthlyOrderTotals by tier, one
+    query) over the active customers of that tier as of the last nightly run (the newest month of
+    MonthlyTierStats, one query). The tier filter applies; the model filter does not (a customer
+    has no one model)."""
     orders = _group(
-        _days(_rollup(DailyOrderStats, user=user, filters=filters), filters.start, filters.until),
+        _months(_monthly(MonthlyOrderTotals, user=user, filters=filters), filters.start, filters.until),
         ["tier"],
         {"visits": Sum("visits", default=0), "revenue": Sum("revenue", default=ZERO)},
     )
-    customers = scope_for_user(Customer.objects.filter(status=Customer.Status.ACTIVE), user)
-    if filters.dealership_id is not None:
-        customers = customers.filter(dealership_id=filters.dealership_id)
-    counts = {row["value_tier"]: row["n"] for row in customers.values("value_tier").annotate(n=Count("pk")).order_by()}
+    tiers_now = _monthly(MonthlyTierStats, user=user, filters=filters)
+    newest = tiers_now.order_by("-month").values("month")[:1]
+    counts = {
+        row["tier"]: row["n"]
+        for row in _group(tiers_now.filter(month=Subquery(newest)), ["tier"], {"n": Sum("customers", default=0)})
+    }
     sums = {row["tier"]: row for row in orders}
     tiers = [filters.tier] if filters.tier else list(TIERS)
     return [
@@ -609,12 +663,12 @@ def tier_values(*, user, filters: KpiFilters) -> list[TierValue]:
 
 
 def tier_months(*, user, filters: KpiFilters) -> dict[datetime.date, dict[str, int]]:
-    """Customers of each tier in each month's tier snapshot (one query, by store and month)."""
-    snapshots = _snapshots(user=user, filters=filters)
+    """Customers of each tier in each month's tier snapshot (one query over MonthlyTierStats)."""
     result = {month: dict.fromkeys(TIERS, 0) for month in filters.months}
-    for row in snapshots.values("month", "tier").annotate(n=Count("pk")).order_by():
-        if row["month"] in result:
-            result[row["month"]][row["tier"]] = row["n"]
+    for row in _group(_tier_months(user=user, filters=filters), ["month", "tier"], {"n": Sum("customers", default=0)}):
+        month = _as_date(row["month"])
+        if month in result and row["tier"] in result[month]:
+            result[month][row["tier"]] = row["n"]
     return result
 
 
@@ -625,7 +679,7 @@ FUNNEL_STAGES = ("generated", "contacted", "reached", "booked", "arrived")
 
 @dataclasses.dataclass
 class FunnelLine:
-    key: object  # the kind, or the advisor's id
+    key: object  # the kind, the advisor's id, or the store's
     label: str
     counts: dict[str, int]
     revenue: Decimal
@@ -643,40 +697,57 @@ class FunnelLine:
 @dataclasses.dataclass
 class CareFunnel:
     by_kind: list[FunnelLine]
+    # By advisor for a store; by store (``per_store``) for a group-level user without a store chosen.
     by_advisor: list[FunnelLine]
     total: FunnelLine
+    per_store: bool = False
+
+
+def _store_columns() -> list[str]:
+    return ["dealership_id", "dealership__name"]
 
 
 def care_funnel(*, user, filters: KpiFilters) -> CareFunnel:
     """Touches generated in the period → contacted → reached → booked → arrived, and the revenue of
-    the visits they brought, by kind and by advisor. One query grouped by (kind, advisor); the
-    model and tier filters do not apply (the funnel has neither dimension)."""
+    the visits they brought, by kind and by advisor (by store for a group-level user without a store
+    chosen). One query grouped by (kind, advisor or store); the model and tier filters do not apply
+    (the funnel has neither dimension)."""
+    per_store = by_store(user=user, filters=filters)
+    # By store: the stores' totals over their advisors (MonthlyCareTotals), a row per store and kind.
+    source = (
+        _store_totals(MonthlyCareTotals, user=user)
+        if per_store
+        else _monthly(MonthlyCareStats, user=user, filters=filters)
+    )
     rows = _group(
-        _days(_rollup(DailyCareStats, user=user, filters=filters), filters.start, filters.until),
-        ["kind", *_advisor_columns()],
+        _months(source, filters.start, filters.until),
+        ["kind", *(_store_columns() if per_store else _advisor_columns())],
         {**{stage: Sum(stage, default=0) for stage in FUNNEL_STAGES}, "revenue": Sum("revenue", default=ZERO)},
     )
     kinds: dict[str, FunnelLine] = {}
-    advisors: dict[object, FunnelLine] = {}
+    people: dict[object, FunnelLine] = {}
     total = FunnelLine(key=None, label=str(_("All")), counts=dict.fromkeys(FUNNEL_STAGES, 0), revenue=ZERO)
     for row in rows:
-        kind = kinds.setdefault(
-            row["kind"],
-            FunnelLine(row["kind"], kind_label(row["kind"]), dict.fromkeys(FUNNEL_STAGES, 0), ZERO),
-        )
-        advisor = advisors.setdefault(
-            row["advisor_id"],
-            FunnelLine(row["advisor_id"], advisor_label(row), dict.fromkeys(FUNNEL_STAGES, 0), ZERO),
-        )
-        for line in (kind, advisor, total):
+        # A line (and its label) once per kind and person, not once per grouped row.
+        kind = kinds.get(row["kind"])
+        if kind is None:
+            kind = kinds[row["kind"]] = FunnelLine(
+                row["kind"], kind_label(row["kind"]), dict.fromkeys(FUNNEL_STAGES, 0), ZERO
+            )
+        key = row["dealership_id"] if per_store else row["advisor_id"]
+        person = people.get(key)
+        if person is None:
+            label = row["dealership__name"] if per_store else advisor_label(row)
+            person = people[key] = FunnelLine(key, label, dict.fromkeys(FUNNEL_STAGES, 0), ZERO)
+        for line in (kind, person, total):
             for stage in FUNNEL_STAGES:
                 line.counts[stage] += row[stage]
             line.revenue += row["revenue"]
-    for line in [*kinds.values(), *advisors.values(), total]:
+    for line in [*kinds.values(), *people.values(), total]:
         line.revenue = _money(line.revenue)
     by_kind = sorted(kinds.values(), key=lambda line: (-line.counts["generated"], line.label))
-    by_advisor = sorted(advisors.values(), key=lambda line: (line.key is None, line.label))
-    return CareFunnel(by_kind=by_kind, by_advisor=by_advisor, total=total)
+    by_advisor = sorted(people.values(), key=lambda line: (line.key is None, line.label))
+    return CareFunnel(by_kind=by_kind, by_advisor=by_advisor, total=total, per_store=per_store)
 
 
 # --- Advisors -------------------------------------------------------------------------------------
@@ -691,8 +762,11 @@ class AdvisorLine:
     booked: int = 0
     csat_count: int = 0
     csat_sum: int = 0
+    csat_satisfied: int = 0
     overdue: int = 0
-    # From their touches (DailyCareStats): booked touches, those that arrived, and the revenue.
+    # The store's id when the line is a store's (its advisors together, ``AdvisorLines.per_store``).
+    dealership_id: int | None = None
+    # From their touches (MonthlyCareStats): booked touches, those that arrived, and the revenue.
     touches_booked: int = 0
     arrived: int = 0
     revenue: Decimal = ZERO
@@ -716,36 +790,62 @@ class AdvisorLine:
     def csat_average(self) -> Decimal | None:
         return per(self.csat_sum, self.csat_count, places=_ONE_DECIMAL)
 
+    @property
+    def csat(self) -> Decimal | None:
+        """% of their customers' CSAT answers that were 4 or 5 (as the overview's CSAT)."""
+        return share(self.csat_satisfied, self.csat_count)
+
+
+ADVISOR_SUMS = ("calls", "reached", "booked", "csat_count", "csat_sum", "csat_satisfied")
+
 
 def advisor_lines(*, user, filters: KpiFilters, funnel: CareFunnel) -> list[AdvisorLine]:
-    """A row per advisor over the period: calls made, reached, booked (DailyAdvisorStats, one query),
-    their customers' CSAT, the touches overdue at the end of the period's last rolled-up day, and
-    from ``funnel`` (``care_funnel``) the arrivals and revenue of their touches. The model and tier
-    filters do not apply."""
-    rows = _days(_rollup(DailyAdvisorStats, user=user, filters=filters), filters.start, filters.until)
-    # The overdue count is a snapshot: the value of the period's last rolled-up day, not a sum
-    # (the night's run rolls every store up to the same day).
-    last_day = rows.order_by("-day").values("day")[:1]
+    """A row per advisor over the period (per store when ``funnel.per_store``): calls made, reached,
+    booked (MonthlyAdvisorStats, one query), their customers' CSAT, the touches overdue at the end of
+    the period's last rolled-up day, and from ``funnel`` (``care_funnel``) the arrivals and revenue of
+    their touches. The model and tier filters do not apply."""
+    per_store = funnel.per_store
+    # By store: the stores' totals over their advisors (MonthlyAdvisorTotals), a row per store-month.
+    source = (
+        _store_totals(MonthlyAdvisorTotals, user=user)
+        if per_store
+        else _monthly(MonthlyAdvisorStats, user=user, filters=filters)
+    )
+    rows = _months(source, filters.start, filters.until)
+    # The overdue count is a snapshot, not a sum: each month's row holds that of the month's last
+    # rolled-up day, and the period's is its last month's.
+    last_month = rows.order_by("-month").values("month")[:1]
     grouped = _group(
         rows,
-        _advisor_columns(),
+        _store_columns() if per_store else _advisor_columns(),
         {
-            **{key: Sum(key, default=0) for key in ("calls", "reached", "booked", "csat_count", "csat_sum")},
-            "overdue": Sum("overdue", filter=Q(day=Subquery(last_day)), default=0),
+            **{key: Sum(key, default=0) for key in ADVISOR_SUMS},
+            "overdue": Sum("overdue", filter=Q(month=Subquery(last_month)), default=0),
         },
     )
     lines: dict[object, AdvisorLine] = {}
     for row in grouped:
-        lines[row["advisor_id"]] = AdvisorLine(
-            advisor_id=row["advisor_id"],
-            label=advisor_label(row),
-            **{key: row[key] for key in ("calls", "reached", "booked", "csat_count", "csat_sum", "overdue")},
-        )
+        figures = {key: row[key] for key in (*ADVISOR_SUMS, "overdue")}
+        if per_store:
+            key = row["dealership_id"]
+            lines[key] = AdvisorLine(advisor_id=None, label=row["dealership__name"], dealership_id=key, **figures)
+        else:
+            key = row["advisor_id"]
+            lines[key] = AdvisorLine(advisor_id=key, label=advisor_label(row), **figures)
     for touch in funnel.by_advisor:
-        line = lines.setdefault(touch.key, AdvisorLine(advisor_id=touch.key, label=touch.label))
+        line = lines.get(touch.key)
+        if line is None:
+            line = AdvisorLine(
+                advisor_id=None if per_store else touch.key,
+                label=touch.label,
+                dealership_id=touch.key if per_store else None,
+            )
+            lines[touch.key] = line
         line.touches_booked = touch.counts["booked"]
         line.arrived = touch.counts["arrived"]
         line.revenue = touch.revenue
+    if per_store:
+        return sorted(lines.values(), key=lambda line: line.label)
     return sorted(lines.values(), key=lambda line: (line.advisor_id is None, line.label))
 
 
@@ -1019,7 +1119,15 @@ def _retention_cars(drill: DrillFilters, stores: list[int], today: datetime.date
 
 def drilldown_customers(*, user, drill: DrillFilters, today: datetime.date) -> QuerySet[Customer]:
     """The customers behind a figure, in the user's scope, by name (the view paginates: a count and
-    a page, whatever the size)."""
+    a page, whatever the size).
+
+    The visits of a group's every store are millions of orders: there, each customer (by name, as
+    the page lists them) is looked up in its own orders (``EXISTS`` on the (customer, opened_at)
+    index), so a page and a capped count read a few thousand index entries instead of the period's
+    orders of every store. A store's period is read whole by (store, opened_at)."""
     ids = drill_customer_ids(user=user, drill=drill, today=today)
-    customers = scope_for_user(Customer.objects.filter(pk__in=ids), user)
-    return customers.select_related("advisor", "dealership").order_by("name", "pk")
+    if drill.metric == Metric.VISITS and by_store(user=user, filters=drill.period):
+        customers = Customer.objects.filter(Exists(ids.filter(customer_id=OuterRef("pk"))))
+    else:
+        customers = Customer.objects.filter(pk__in=ids)
+    return scope_for_user(customers, user).select_related("advisor", "dealership").order_by("name", "pk")

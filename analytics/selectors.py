@@ -1,16 +1,21 @@
 """Reads of the manager's dashboard: tiers, month-on-month movement, churn and lost reasons.
 
 Every function is set-based: one or two aggregate queries (GROUP BY in SQL)
-whatever the number of customers, never a loop over customers. A breakdown row
-is keyed by the chosen dimension, worked out in SQL per customer:
+whatever the number of customers, never a loop over customers.
 
-- ``advisor`` and ``dealership``: the customer's own columns;
-- ``model``, ``age`` and ``usage``: the customer's newest car in use (a
-  correlated subquery ordered by purchase date), so a customer counts once.
-
-The population of a month is the live customers (status active) for the
-current month, and that month's ``TierSnapshot`` rows for a past month (the
-nightly recompute writes one row per active customer and month).
+The population of a month is the active customers for the current month, and
+that month's ``TierSnapshot`` rows for a past month (the nightly recompute
+writes one row per active customer and month). The nightly rollups count it
+(``analytics.rollups.monthly``): by advisor and store in
+``MonthlyAdvisorTierStats`` and ``MonthlyTierStats`` (the current month as of
+the night's first run, with each month's churn moves), the movement between
+tiers in ``MonthlyTierMoves``, the newest watch-list flags in
+``WatchListEntry``. The breakdowns by ``advisor`` and ``dealership`` (the
+defaults) and the movement read those, a few dozen rows a store; the
+breakdowns by the customer's newest car in use (``model``, ``age``, ``usage``:
+a correlated subquery ordered by purchase date, so a customer counts once) are
+worked out live from the customers, as is the current month's population for
+them.
 """
 
 import dataclasses
@@ -18,13 +23,14 @@ import datetime
 from collections.abc import Callable, Iterable
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Concat, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # The survey scores (DESIGN: ``analytics.selectors.nps`` and ``csat``) live in
 # analytics.scores, beside the count forms the rollups use.
+from analytics.models import MonthlyAdvisorTierStats, MonthlyTierMoves, MonthlyTierStats, WatchListEntry
 from analytics.scores import csat, nps  # noqa: F401
 from care.models import WinbackReason, WinbackSurvey
 from crm.tenancy import dealership_lookup, scope_for_user
@@ -246,8 +252,42 @@ def _population(*, user, filters: AnalyticsFilters, today: datetime.date) -> _Po
 # --- 1. Tier distribution ---------------------------------------------------------------------
 
 
+# The dimensions the rollups count (the customer's own columns); the others are read live.
+ROLLED_UP = (Dimension.ADVISOR, Dimension.DEALERSHIP)
+
+
+def _monthly(model, *, user, filters: AnalyticsFilters) -> QuerySet:
+    """The month's rows of a monthly rollup in the scope (the stores' rows, not the group's)."""
+    rows = scope_for_user(model.objects.filter(month=filters.month, dealership__isnull=False), user)
+    return _in_store(rows, filters)
+
+
+def _rolled_annotations(dimension: str) -> _DimensionSql:
+    """The dimension's columns on the rollups' rows: the advisor's names, or the store's."""
+    # The rollups' advisor and store columns have the customer's own names: the same SQL.
+    return _dimension(dimension, prefix="", as_of=datetime.date.min)
+
+
+def _rolled_counts(queryset: QuerySet, dimension: str, sums: dict, keys) -> dict[object, BreakdownRow]:
+    """One GROUP BY over a rollup: the dimension's columns with ``sums``; rows by dimension key."""
+    dim = _rolled_annotations(dimension)
+    rows = queryset.annotate(**dim.annotations).values(*dim.annotations).annotate(**sums).order_by()
+    return {
+        row["dim_key"]: BreakdownRow(key=row["dim_key"], label=dim.label(row), counts={k: row[k] or 0 for k in keys})
+        for row in rows
+    }
+
+
 def tier_distribution(*, user, filters: AnalyticsFilters, today: datetime.date) -> list[BreakdownRow]:
     """Customers per value tier, by the dimension (one query). Counts: A, B, C, D, total."""
+    if filters.dimension in ROLLED_UP:
+        # By store, MonthlyTierStats holds a store-month in a dozen rows; by advisor, its advisors'.
+        model = MonthlyAdvisorTierStats if filters.dimension == Dimension.ADVISOR else MonthlyTierStats
+        rows = _monthly(model, user=user, filters=filters).exclude(tier="")
+        sums = {tier: Sum("customers", filter=Q(tier=tier)) for tier in TIERS}
+        sums["total"] = Sum("customers")
+        grouped = _rolled_counts(rows, filters.dimension, sums, [*TIERS, "total"])
+        return _ordered(grouped, _rolled_annotations(filters.dimension))
     population = _population(user=user, filters=filters, today=today)
     dim = _dimension(filters.dimension, prefix=population.prefix, as_of=_as_of(filters, today))
     counts = {tier: Count("pk", filter=Q(**{population.tier: tier})) for tier in TIERS}
@@ -259,33 +299,20 @@ def tier_distribution(*, user, filters: AnalyticsFilters, today: datetime.date) 
 
 
 def tier_movement(*, user, filters: AnalyticsFilters, today: datetime.date) -> dict[str, dict[str, int]]:
-    """From the previous month's tier (rows, ``NEW`` without a snapshot) to the month's tier (columns).
-
-    Two queries: the month's population with its previous snapshot, and the
-    previous month's customers no longer counted (column ``"left"``).
-    """
-    population = _population(user=user, filters=filters, today=today)
-    previous = TierSnapshot.objects.filter(month=filters.previous_month)
-    before = previous.filter(customer_id=OuterRef(population.customer_id)).values("tier")[:1]
+    """From the previous month's tier (rows, ``NEW`` without a snapshot) to the month's tier
+    (columns; ``"left"``: the previous month's customers no longer counted). One query over
+    MonthlyTierMoves (the current month as of the night's first run)."""
     matrix: dict[str, dict[str, int]] = {row: dict.fromkeys([*TIERS, "left"], 0) for row in [*TIERS, NEW]}
     moved = (
-        population.queryset.annotate(from_tier=Subquery(before))
-        .values("from_tier", population.tier)
-        .annotate(n=Count("pk"))
+        _monthly(MonthlyTierMoves, user=user, filters=filters)
+        .values("from_tier", "to_tier")
+        .annotate(n=Sum("customers"))
         .order_by()
     )
     for row in moved:
-        matrix[row["from_tier"] or NEW][row[population.tier]] += row["n"]
-    counted = population.queryset.values(population.customer_id)
-    gone = (
-        _in_store(scope_for_user(previous, user), filters)
-        .exclude(customer_id__in=counted)
-        .values("tier")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in gone:
-        matrix[row["tier"]]["left"] += row["n"]
+        source, target = row["from_tier"] or NEW, row["to_tier"] or "left"
+        if source in matrix and target in matrix[source]:
+            matrix[source][target] += row["n"]
     return matrix
 
 
@@ -294,9 +321,37 @@ def tier_movement(*, user, filters: AnalyticsFilters, today: datetime.date) -> d
 FUNNEL = ("active", "at_risk", "lost", "turned_at_risk", "turned_lost", "recovered")
 
 
+MOVES = ("turned_at_risk", "turned_lost", "recovered")
+
+
+def _rolled_churn(*, user, filters: AnalyticsFilters) -> list[BreakdownRow]:
+    """The churn funnel by advisor or store from the rollups: the states from the month's
+    population rows, the moves from its rows of churn moves (blank tier). One query by advisor
+    (MonthlyAdvisorTierStats holds both); two by store (the states from MonthlyTierStats)."""
+    states = {state: Sum("customers", filter=Q(churn_state=state)) for state in CHURN_STATES}
+    moves = {move: Sum(move) for move in MOVES}
+    advisor_rows = _monthly(MonthlyAdvisorTierStats, user=user, filters=filters)
+    if filters.dimension == Dimension.ADVISOR:
+        rows = _rolled_counts(advisor_rows, filters.dimension, {**states, **moves}, FUNNEL)
+    else:
+        store_rows = _monthly(MonthlyTierStats, user=user, filters=filters)
+        rows = _rolled_counts(store_rows, filters.dimension, states, CHURN_STATES)
+        for key, moved in _rolled_counts(advisor_rows.filter(tier=""), filters.dimension, moves, MOVES).items():
+            row = rows.setdefault(key, BreakdownRow(key=key, label=moved.label, counts={}))
+            row.counts.update(moved.counts)
+    # A customer moved in the month need not be counted in it: rows with moves only.
+    result = {key: row for key, row in rows.items() if any(row.counts.get(stage) for stage in FUNNEL)}
+    for row in result.values():
+        for stage in FUNNEL:
+            row.counts.setdefault(stage, 0)
+    return _ordered(result, _rolled_annotations(filters.dimension))
+
+
 def churn_funnel(*, user, filters: AnalyticsFilters, today: datetime.date) -> list[BreakdownRow]:
     """Customers active / at risk / lost in the month, and the month's moves: turned at risk,
     turned lost, recovered (``ChurnEvent.recovered``), as distinct customers. Two queries."""
+    if filters.dimension in ROLLED_UP:
+        return _rolled_churn(user=user, filters=filters)
     population = _population(user=user, filters=filters, today=today)
     as_of = _as_of(filters, today)
     dim = _dimension(filters.dimension, prefix=population.prefix, as_of=as_of)
@@ -366,11 +421,16 @@ def repaired_elsewhere_places(*, user, filters: AnalyticsFilters) -> list[tuple[
 # --- 5. Watch list ----------------------------------------------------------------------------
 
 
-def watch_list(*, user, filters: AnalyticsFilters) -> QuerySet[Customer]:
-    """Active customers on the watch list, newest first, at most 50 (one query, advisor joined)."""
-    customers = Customer.objects.filter(status=Customer.Status.ACTIVE).exclude(watch_reason="")
-    return (
-        _in_store(scope_for_user(customers, user), filters)
-        .select_related("advisor")
-        .order_by(F("watch_since").desc(nulls_last=True), "-pk")[:WATCH_LIST_SIZE]
+def watch_list(*, user, filters: AnalyticsFilters) -> list[Customer]:
+    """Active customers on the watch list, newest first, at most 50 (one query, advisor joined):
+    the newest flags of each store as of the night's rollups (WatchListEntry: the recompute sets
+    the flags nightly), so a group reads a few thousand rows, not every customer; each customer
+    as they are now (still active and flagged)."""
+    entries = (
+        _in_store(scope_for_user(WatchListEntry.objects.all(), user), filters)
+        .filter(customer__status=Customer.Status.ACTIVE)
+        .exclude(customer__watch_reason="")
+        .select_related("customer__advisor")
+        .order_by(F("since").desc(nulls_last=True), "-customer_id")[:WATCH_LIST_SIZE]
     )
+    return [entry.customer for entry in entries]

@@ -20,6 +20,7 @@ from analytics.forms import DashboardFilterForm
 from analytics.selectors import (
     CHURN_STATES,
     NEW,
+    ROLLED_UP,
     TIERS,
     AnalyticsFilters,
     BreakdownRow,
@@ -201,6 +202,8 @@ def tiers_view(request: HttpRequest) -> HttpResponse:
             "tables": tables,
             "querystring": form.querystring(),
             "is_current_month": filters.month == today.replace(day=1),
+            # The breakdowns by the newest car are read live; the others from last night's rollups.
+            "live": filters.dimension not in ROLLED_UP,
             "dimension_title": _dimension_title(filters.dimension),
             "xlsx": True,
         },

@@ -27,6 +27,10 @@ urlpatterns = [
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),
     path("api/v1/", include("service.api")),
+    path("api/v1/", include("care.api")),
+    path("api/v1/", include("complaints.api")),
+    path("api/v1/", include("loyalty.api")),
+    path("api/v1/", include("analytics.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

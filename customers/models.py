@@ -232,6 +232,7 @@ class ConsentChange(models.Model):
         ADMIN = "admin", _("Admin")
         IMPORT = "import", _("Import")
         CUSTOMER = "customer", _("Customer (online)")
+        API = "api", _("API")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_changes"

@@ -138,6 +138,8 @@ class MileageReading(models.Model):
         REPAIR_ORDER = "repair_order", _("Repair order")
         CALL = "call", _("Customer call")
         DELIVERY = "delivery", _("Delivery")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
         OTHER = "other", _("Other")
 
     vehicle = models.ForeignKey(

@@ -1,6 +1,7 @@
 """The nightly rollups: the tables the KPI dashboards read instead of the
 repair orders (``analytics.models``: DailyOrderStats, DailyStoreStats,
-DailyCareStats, DailyAdvisorStats, RetentionStats; each run in RollupRun).
+DailyCareStats, DailyAdvisorStats, RetentionStats, and the monthly tables
+summed from them; each run in RollupRun).
 
 ``rollups_run(*, now=None, day=None, full=False) -> RollupResult`` (beat 03:15,
 ``manage.py build_rollups [--date] [--full]``).
@@ -42,6 +43,15 @@ How a run works
   rebuilt whole, as of the run's day; and on the day itself, the advisors'
   overdue touches of the day before are written (a snapshot: kept when the
   day's other figures are recomputed, and by a full run).
+* The months (``analytics.rollups.monthly``): after the days, the store-months
+  holding a recomputed store-day are summed again from the daily rows, and the
+  group's rows (no dealership) of those months from the stores' rows; the
+  customers with a visit of the store-months whose orders were written are
+  counted again from the orders; once a day, the tiers of the run's month and
+  the month before. Daily rows without their months (the monthly tables
+  arrived later, or were emptied by hand) make the next run sum every month.
+  The dashboards read the months only: a 24-month chart is 24 rows a key of a
+  store, or of the group, where the days were ~0.75 row per repair order.
 * One transaction; two runs at once take turns (an advisory lock on
   PostgreSQL, IMMEDIATE transactions on SQLite). A second run with nothing
   changed recomputes no store-day and writes nothing.
@@ -90,6 +100,26 @@ DailyAdvisorStats (dealership, day, advisor)
     (``SurveyResponse.advisor``); ``overdue``: the advisor's open call touches
     on their plan by the end of that day and due by then, still open when the
     next day's first run came (as the queue shows them that morning).
+Monthly sums (dealership, or none for the group's; month = the first day)
+    ``MonthlyOrderStats`` (kind, payer, model, tier) and ``MonthlyOrderTotals``
+    (kind, payer, tier: over the models, a few dozen rows a store-month instead
+    of a few hundred; what the pages read unless the model filter is set),
+    ``MonthlyStoreStats``, ``MonthlyCareStats`` (kind, advisor; no group rows)
+    and ``MonthlyCareTotals`` (kind: over the advisors), ``MonthlyAdvisorStats``
+    (advisor; ``overdue``: the snapshot of the store-month's last day with
+    figures, not a sum) and ``MonthlyAdvisorTotals`` (over a store's advisors).
+MonthlyVisitorStats (dealership, month, attribution, advisor / technician / model)
+    Customers with a repair order opened in the store-month, any order (open,
+    closed, voided: the complaint rate's base), distinct: ``all``, and by the
+    order's advisor (else the customer's), its technician, the car's model.
+MonthlyTierStats (dealership or none, month, tier, churn state), MonthlyAdvisorTierStats
+    The month's customers: the tier snapshot of a past month, the active
+    customers as of the run for the run's month; by advisor (the customer's, as
+    of the run) with the month's churn moves (customers turned at risk, lost,
+    recovered: distinct, rows of their own with a blank tier).
+    ``MonthlyTierMoves``: the month's customers by their tier the month before
+    (blank: new) and in the month (blank: no longer counted).
+    ``WatchListEntry``: each store's newest 50 watch-list flags (active customers).
 RetentionStats (dealership, dimension, band, model; as_of = the run's day)
     From the cars' stored figures, a GROUP BY over the cars (never the orders),
     at the owner's store. ``age``: cars in use by age band from the purchase

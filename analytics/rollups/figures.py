@@ -311,7 +311,7 @@ def care_window_totals(first: datetime.date, last: datetime.date) -> QuerySet:
 # --- DailyAdvisorStats ----------------------------------------------------------
 
 ADVISOR_KEYS = {**KEYS, "advisor_id": "k_advisor"}
-ADVISOR_FIGURES = ["calls", "reached", "booked", "csat_count", "csat_sum"]
+ADVISOR_FIGURES = ["calls", "reached", "booked", "csat_count", "csat_sum", "csat_satisfied"]
 
 
 def advisor_calls(where_made: Q) -> Part:
@@ -330,14 +330,19 @@ def advisor_calls(where_made: Q) -> Part:
 
 
 def advisor_csat(where_answered: Q) -> Part:
-    """CSAT answers of the advisor's customers (``SurveyResponse.advisor``) by local day."""
+    """CSAT answers of the advisor's customers (``SurveyResponse.advisor``) by local day,
+    and those of them satisfied (SATISFIED_CSAT_MIN or more: the page's % 4–5)."""
     rows = (
         SurveyResponse.objects.filter(where_answered, advisor__isnull=False, csat__isnull=False)
         .order_by()
         .values(k_store=F("dealership_id"), k_day=local_day("answered_at"), k_advisor=F("advisor_id"))
-        .annotate(f_csat_count=_count(), f_csat_sum=Coalesce(Sum("csat"), 0))
+        .annotate(
+            f_csat_count=_count(),
+            f_csat_sum=Coalesce(Sum("csat"), 0),
+            f_csat_satisfied=_count(Q(csat__gte=SATISFIED_CSAT_MIN)),
+        )
     )
-    return rows, {"csat_count": "f_csat_count", "csat_sum": "f_csat_sum"}
+    return rows, {"csat_count": "f_csat_count", "csat_sum": "f_csat_sum", "csat_satisfied": "f_csat_satisfied"}
 
 
 def advisor_figures(ranges) -> list[Part]:

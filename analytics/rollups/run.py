@@ -14,8 +14,20 @@ from analytics.models import (
     DailyCareStats,
     DailyOrderStats,
     DailyStoreStats,
+    MonthlyAdvisorStats,
+    MonthlyAdvisorTierStats,
+    MonthlyAdvisorTotals,
+    MonthlyCareStats,
+    MonthlyCareTotals,
+    MonthlyOrderStats,
+    MonthlyOrderTotals,
+    MonthlyStoreStats,
+    MonthlyTierMoves,
+    MonthlyTierStats,
+    MonthlyVisitorStats,
     RetentionStats,
     RollupRun,
+    WatchListEntry,
 )
 from analytics.rollups.changes import changes_since
 from analytics.rollups.figures import (
@@ -32,6 +44,21 @@ from analytics.rollups.figures import (
     retention_by_age,
     retention_by_maintenance,
     store_figures,
+)
+from analytics.rollups.monthly import (
+    ADVISOR_TOTALS,
+    ADVISORS,
+    CARE,
+    CARE_TOTALS,
+    ORDER_TOTALS,
+    ORDERS,
+    STORE,
+    group_recompute,
+    store_months,
+    summed_months_recompute,
+    summed_recompute,
+    tiers_recompute,
+    visitors_recompute,
 )
 from analytics.rollups.sql import (
     DayRange,
@@ -69,6 +96,9 @@ class RollupResult:
     overdue_rows: int  # advisors' overdue touches written (the first run of a day only)
     retention_rows: int  # rebuilt by the first run of each day, and by a full run
     seconds: float
+    month_rows: int = 0  # the monthly sums (and group rows) of the store-months recomputed
+    visitor_rows: int = 0  # customers with a visit, of the store-months whose orders were written
+    tier_rows: int = 0  # the months' tiers and the watch list: the first run of each day, and a full run
 
 
 # --- The tables ---------------------------------------------------------------
@@ -107,6 +137,26 @@ def _care(days: StoreDays | None) -> int:
 
 
 EMPTY_ADVISOR_ROW = dict.fromkeys([*ADVISOR_FIGURES, "overdue"], 0)
+# Every table a run writes (analysed after a full rebuild on PostgreSQL).
+ROLLUP_MODELS = (
+    DailyOrderStats,
+    DailyStoreStats,
+    DailyCareStats,
+    DailyAdvisorStats,
+    MonthlyOrderStats,
+    MonthlyOrderTotals,
+    MonthlyStoreStats,
+    MonthlyCareStats,
+    MonthlyCareTotals,
+    MonthlyAdvisorStats,
+    MonthlyAdvisorTotals,
+    MonthlyVisitorStats,
+    MonthlyTierStats,
+    MonthlyAdvisorTierStats,
+    MonthlyTierMoves,
+    WatchListEntry,
+    RetentionStats,
+)
 
 
 def _advisors(days: StoreDays | None) -> int:
@@ -133,7 +183,45 @@ def _overdue(day: datetime.date) -> int:
 
 def _retention(day: datetime.date) -> int:
     RetentionStats.objects.all().delete()
-    return insert_grouped(RetentionStats, RETENTION_KEYS, [retention_by_age(day), retention_by_maintenance(day)])
+    written = insert_grouped(RetentionStats, RETENTION_KEYS, [retention_by_age(day), retention_by_maintenance(day)])
+    # The group's rows: the stores' summed by dimension, band and model.
+    return written + group_recompute(RetentionStats, ("dimension", "band", "model_id", "as_of"), None, month=None)
+
+
+def _months_missing() -> bool:
+    """Daily figures without their monthly sums (the monthly tables came after them): the
+    next run sums every month."""
+    specs = (ORDER_TOTALS, STORE, CARE, CARE_TOTALS, ADVISOR_TOTALS)
+    return any(spec.daily.objects.exists() and not spec.model.objects.exists() for spec in specs) or (
+        DailyOrderStats.objects.exists() and not MonthlyVisitorStats.objects.exists()
+    )
+
+
+def _months(changes, *, full: bool, yesterday: datetime.date | None) -> tuple[int, int]:
+    """The monthly sums of the store-months holding the recomputed store-days (every month
+    with ``full``), and the customers with a visit of the orders' store-months. With
+    ``yesterday`` (the overdue snapshot was taken), the advisors' month of it for every store."""
+
+    def months_of(days):
+        return None if full else store_months(days)
+
+    orders = months_of(changes and changes.orders)
+    rows = summed_recompute(ORDERS, orders) + summed_recompute(ORDER_TOTALS, orders)
+    rows += summed_recompute(STORE, months_of(changes and changes.store))
+    care = months_of(changes and changes.care)
+    rows += summed_recompute(CARE, care) + summed_recompute(CARE_TOTALS, care)
+    # The advisors' months, then their stores' totals of the same months.
+    advisors = months_of(changes and changes.advisors)
+    rows += summed_recompute(ADVISORS, advisors) + summed_recompute(ADVISOR_TOTALS, advisors)
+    if yesterday is not None and not full:
+        month = [yesterday.replace(day=1)]
+        rows += summed_months_recompute(ADVISORS, month) + summed_months_recompute(ADVISOR_TOTALS, month)
+    return rows, visitors_recompute(orders)
+
+
+def _analyse() -> None:
+    for model in ROLLUP_MODELS:
+        execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _nothing_held() -> bool:
@@ -219,12 +307,25 @@ def rollups_run(
         store_days = _store_days_held() if changes is None else store_days_count(changes.all())
         # The day's snapshots, once: the overdue touches as the day before ended
         # (only a run on the day itself sees that), and the cars' retention.
-        overdue_rows = 0
-        if day == timezone.localdate(now) and _first_run_of(day):
-            overdue_rows = _overdue(day - datetime.timedelta(days=1))
+        first_of_day = _first_run_of(day)
+        overdue_rows, yesterday = 0, None
+        if day == timezone.localdate(now) and first_of_day:
+            yesterday = day - datetime.timedelta(days=1)
+            overdue_rows = _overdue(yesterday)
         retention_rows = 0
         if full or not RetentionStats.objects.filter(as_of=day).exists():
             retention_rows = _retention(day)
+        # What the dashboards read: the months of what was recomputed, and once a day the tiers.
+        months_full = full or _months_missing()
+        month_rows, visitor_rows = _months(changes, full=months_full, yesterday=yesterday)
+        tier_rows = 0
+        tiers_missing = not MonthlyTierStats.objects.exists()
+        if full or first_of_day or tiers_missing:
+            tier_rows = tiers_recompute(day, full=full or tiers_missing)
+        if (months_full or tiers_missing) and connection.vendor == "postgresql":
+            # A rebuild writes the tables anew: the planner's statistics of them with it, so the
+            # pages' first reads do not take a store's rows for a handful.
+            _analyse()
         seconds = time.perf_counter() - clock
         RollupRun.objects.create(
             started_at=started_at,
@@ -246,6 +347,9 @@ def rollups_run(
         overdue_rows=overdue_rows,
         retention_rows=retention_rows,
         seconds=round(time.perf_counter() - clock, 3),
+        month_rows=month_rows,
+        visitor_rows=visitor_rows,
+        tier_rows=tier_rows,
     )
     logger.info("rollups built", extra={"rollups": {k: str(v) for k, v in dataclasses.asdict(result).items()}})
     return result

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from analytics.complaint_selectors import closed_in_month, median_hours_to_resolve
+from analytics.rollups import rollups_run
 from analytics.selectors import AnalyticsFilters
 from analytics.services import tiers_recompute
 from complaints.models import Complaint, ComplaintCategory
@@ -220,6 +221,7 @@ def test_the_watch_list_on_the_dashboard_names_the_complaint(client, manager, de
     tiers_recompute(day=DAY)
     case(customer, local(2026, 11, 20, 10))
     tiers_recompute(day=DAY)
+    night()  # the tiers page lists the watch list as the nightly rollups kept it
     client.force_login(manager)
     response = client.get(reverse("analytics:tiers"), {"export": "watch"}, HTTP_ACCEPT_LANGUAGE="en")
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8")[len(BOM) :])))
@@ -379,7 +381,13 @@ def month(dealership, other_dealership):
     case(c3, local(2025, 11, 30, 23), code="other")
     o1_case = close(case(o1, local(2026, 11, 5, 10), code="price"), goodwill="1000")
     stamp(o1_case, closed_at=local(2026, 11, 7, 10))
+    night()  # the customers with a visit come from the nightly rollups
     return {"li": li, "zhou": zhou}
+
+
+def night() -> None:
+    """The nightly rollups, rebuilt whole: the customers with a visit of each store-month."""
+    rollups_run(full=True)
 
 
 def page(client, user, **params):
@@ -503,6 +511,31 @@ def test_the_group_admin_compares_stores_and_can_filter_to_one(client, group_adm
     one = page(client, group_admin, month=NOV, dealership=dealership.pk)
     assert cells(one, "complaint-dealership") == [["浦东4S店", 4, 5, Decimal("80.0")]]
     assert dict(cells(one, "complaint-summary"))["Complaints received"] == 4
+
+
+def test_a_groups_page_shows_the_advisors_with_the_most_complaints_and_the_csv_all_of_them(
+    client, group_admin, dealership, other_dealership
+):
+    # 52 advisors over two stores, each with one customer: the first two with two cases, the rest one.
+    for i in range(52):
+        store = dealership if i % 2 else other_dealership
+        advisor = UserFactory(dealership=store, username=f"adv{i:02d}", last_name="顾问", first_name=f"{i:02d}")
+        customer = CustomerFactory(dealership=store, advisor=advisor)
+        for n in range(2 if i < 2 else 1):
+            case(customer, local(2026, 11, 2 + n, 10))
+    night()
+    response = page(client, group_admin, month=NOV)
+    shown = cells(response, "complaint-advisor")
+    # The 50 with the most complaints: the two with two cases first.
+    assert len(shown) == 50
+    assert [row[1] for row in shown[:3]] == [2, 2, 1]
+    table = response.context["tables"]["complaint-advisor"]
+    assert "The 50 with the most complaints of 52" in table.note
+    assert table.footer[1] == 54  # every case, not only the rows shown
+    lines = download(client, group_admin, "complaint-advisor", month=NOV)
+    assert len(lines) == 1 + 52 + 1  # header, every advisor, the total
+    # A store chosen: all of its own (26 advisors).
+    assert len(cells(page(client, group_admin, month=NOV, dealership=dealership.pk), "complaint-advisor")) == 26
 
 
 def test_a_store_manager_cannot_look_at_another_store(client, manager, month, other_dealership):
@@ -639,6 +672,7 @@ def test_the_page_runs_a_fixed_number_of_queries(client, dealership, django_asse
     counts = []
     for size, start in ((4, 0), (40, 100)):
         _populate(dealership, size, start)
+        night()
         with django_assert_max_num_queries(PAGE_QUERIES) as captured:
             response = client.get(URL, {"month": NOV}, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 200
@@ -654,6 +688,7 @@ def test_the_group_admins_page_runs_a_fixed_number_of_queries(
     counts = []
     for store, size, start in ((dealership, 4, 0), (other_dealership, 40, 100)):
         _populate(store, size, start)
+        night()
         with django_assert_max_num_queries(GROUP_PAGE_QUERIES) as captured:
             response = client.get(URL, {"month": NOV}, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 200
@@ -668,6 +703,7 @@ def test_an_export_runs_a_fixed_number_of_queries(client, dealership, name, djan
     counts = []
     for size, start in ((4, 0), (40, 100)):
         _populate(dealership, size, start)
+        night()
         with django_assert_max_num_queries(EXPORT_QUERIES[name]) as captured:
             response = client.get(URL, {"month": NOV, "export": name})
         assert response.status_code == 200

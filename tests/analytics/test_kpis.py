@@ -5,12 +5,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from analytics import kpis
 from analytics.kpis import KpiFilters
-from tests.analytics.kpi_rows import advisor_day, care, orders, retention, snapshot, store_day
+from tests.analytics.kpi_rows import advisor_month, care, orders, retention, store_day, tiers
 from tests.crm.factories import UserFactory
-from tests.customers.factories import CustomerFactory
 from tests.vehicles.factories import VehicleModelFactory
 
 D = datetime.date
@@ -172,8 +172,10 @@ def test_the_churn_adjusted_nps_beside_the_returning_customers_nps(manager, may_
 
 def test_the_churn_rate_over_the_months_snapshot(manager, dealership, may_store_rows):
     # May's snapshot: 6 active, 2 at risk, 2 lost customers: 8 could still be lost, and May lost 5.
-    for i, state in enumerate(["active"] * 6 + ["at_risk"] * 2 + ["lost"] * 2):
-        snapshot(CustomerFactory(dealership=dealership, name=f"快照{i}"), MAY, churn_state=state)
+    tiers(dealership, MAY, tier="A", churn_state="active", customers=4)
+    tiers(dealership, MAY, tier="B", churn_state="active", customers=2)
+    tiers(dealership, MAY, tier="B", churn_state="at_risk", customers=2)
+    tiers(dealership, MAY, tier="C", churn_state="lost", customers=2)
     filters = KpiFilters(start=APRIL, end=MAY)
     april, may = kpis.store_months(user=manager, filters=filters)
     kpis.churn_bases(user=manager, filters=filters, months=[april, may])
@@ -222,11 +224,15 @@ def test_retention_by_age_band_and_the_first_maintenance_return_rate(manager, de
 # --- Customer value --------------------------------------------------------------------------------
 
 
-def test_customer_value_by_tier_is_the_tiers_revenue_per_active_customer(manager, dealership, order_rows):
-    for tier, n in [("A", 2), ("B", 3), ("C", 1)]:
-        for i in range(n):
-            CustomerFactory(dealership=dealership, value_tier=tier, name=f"{tier}{i}")
-    CustomerFactory(dealership=dealership, value_tier="A", status="moved")  # not active: not counted
+def test_customer_value_by_tier_is_the_tiers_revenue_per_active_customer(
+    manager, dealership, other_dealership, order_rows
+):
+    # The active customers by tier as of the last night (the newest month rolled up): 2 A, 3 B, 1 C.
+    this_month = timezone.localdate().replace(day=1)
+    for tier, n, state in [("A", 2, "active"), ("B", 2, "active"), ("B", 1, "at_risk"), ("C", 1, "lost")]:
+        tiers(dealership, this_month, tier=tier, churn_state=state, customers=n)
+    tiers(dealership, D(2025, 5, 1), tier="A", customers=40)  # an older month: not today's customers
+    tiers(other_dealership, this_month, tier="A", customers=70)  # another store
     values = {v.tier: v for v in kpis.tier_values(user=manager, filters=SPRING)}
     # April–May 2025, tier A: 10 + 7 visits, 5000 + 2100 yuan over 2 customers.
     assert (values["A"].customers, values["A"].visits, values["A"].revenue) == (2, 17, Decimal("7100.00"))
@@ -261,9 +267,12 @@ def care_rows(dealership, other_dealership, advisors):
     care(dealership, day, advisor=zhou, generated=60, contacted=50, reached=30, booked=10, arrived=8, revenue="4000")
     care(dealership, D(2025, 6, 1), advisor=zhou, generated=1000)  # after the period
     care(other_dealership, day, generated=500, contacted=500)
-    advisor_day(dealership, day, li, calls=30, reached=20, booked=8, csat_count=2, csat_sum=9, overdue=9)
-    advisor_day(dealership, D(2025, 5, 31), li, calls=10, reached=4, booked=2, csat_count=1, csat_sum=4, overdue=3)
-    advisor_day(dealership, D(2025, 5, 31), zhou, calls=20, reached=15, booked=5, overdue=0)
+    # April left 李娜 with 9 touches overdue, May with 3; 周杰 with none. CSAT: 5, 4 (April), 4 (May).
+    advisor_month(dealership, APRIL, li, calls=30, reached=20, booked=8, csat_count=2, csat_sum=9, csat_satisfied=2,
+                  overdue=9)  # fmt: skip
+    advisor_month(dealership, MAY, li, calls=10, reached=4, booked=2, csat_count=1, csat_sum=4, csat_satisfied=1,
+                  overdue=3)  # fmt: skip
+    advisor_month(dealership, MAY, zhou, calls=20, reached=15, booked=5, overdue=0)
 
 
 def test_the_care_funnel_by_kind_and_advisor(manager, care_rows):
@@ -308,12 +317,60 @@ def test_the_advisor_rows(manager, care_rows):
         Decimal("41.7"),
         Decimal("58.3"),
     )
-    # CSAT of her customers: (9 + 4) / 3 answers; overdue: the last day's 3, not 9 + 3.
+    # CSAT of her customers: (9 + 4) / 3 answers, all 3 of them 4 or 5; overdue: the last month's 3, not 9 + 3.
     assert (li.revenue, li.csat_count, li.csat_average, li.overdue) == (Decimal("3500.00"), 3, Decimal("4.3"), 3)
+    assert li.csat == Decimal("100.0")
     assert (zhou.calls, zhou.reached_rate, zhou.booked_rate, zhou.arrived_rate) == (
         20,
         Decimal("75.0"),
         Decimal("33.3"),
         Decimal("80.0"),
     )
-    assert (zhou.csat_average, zhou.overdue) == (None, 0)
+    assert (zhou.csat_average, zhou.csat, zhou.overdue) == (None, None, 0)
+
+
+def test_a_group_user_without_a_store_sees_the_funnel_and_the_advisors_by_store(
+    group_admin, dealership, other_dealership, care_rows
+):
+    # Minhang's touches: 500 generated, 500 contacted, nobody's; its month of calls: one advisor.
+    colleague = UserFactory(username="wang", last_name="王", first_name="芳", dealership=other_dealership)
+    advisor_month(other_dealership, MAY, colleague, calls=7, reached=7, booked=1, csat_count=2, csat_sum=7,
+                  csat_satisfied=1, overdue=4)  # fmt: skip
+    funnel = kpis.care_funnel(user=group_admin, filters=SPRING)
+    assert funnel.per_store
+    pudong, minhang = funnel.by_advisor  # by name: 浦 (U+6D66) sorts before 闵 (U+95F5)
+    assert (minhang.key, minhang.label, minhang.counts["generated"]) == (other_dealership.pk, "闵行4S店", 500)
+    # Pudong: 40 + 10 + 60 generated, 30 + 10 + 50 contacted, as the store's three rows of May.
+    assert (pudong.key, pudong.counts["generated"], pudong.counts["contacted"]) == (dealership.pk, 110, 90)
+    # By kind, every store's: 100 + 500 maintenance touches, then Pudong's 10 insurance ones.
+    assert [(line.key, line.counts["generated"]) for line in funnel.by_kind] == [
+        ("maintenance", 600),
+        ("insurance", 10),
+    ]
+
+    pudong_line, minhang_line = kpis.advisor_lines(user=group_admin, filters=SPRING, funnel=funnel)
+    # Pudong's advisors together: 40 + 20 calls, 24 + 15 reached, 10 + 5 booked; overdue of May: 3 + 0.
+    assert (pudong_line.dealership_id, pudong_line.calls, pudong_line.reached, pudong_line.booked) == (
+        dealership.pk,
+        60,
+        39,
+        15,
+    )
+    assert (pudong_line.overdue, pudong_line.revenue, pudong_line.arrived) == (3, Decimal("7500.00"), 15)
+    assert (minhang_line.label, minhang_line.calls, minhang_line.csat, minhang_line.overdue) == (
+        "闵行4S店",
+        7,
+        Decimal("50.0"),  # 1 of 2 answers
+        4,
+    )
+
+    # A store chosen: its advisors again.
+    chosen = KpiFilters(start=APRIL, end=MAY, dealership_id=dealership.pk)
+    assert [line.label for line in kpis.care_funnel(user=group_admin, filters=chosen).by_advisor] == ["周杰", "李娜"]
+
+
+def test_the_group_reads_its_own_rows_not_every_stores(group_admin, dealership, other_dealership, order_rows):
+    # The group's rows are the stores' sums (as the nightly run writes them): May 2025 holds 20 + 100
+    # visits. A store's rows are not added to them again.
+    may = by_month(kpis.order_months(user=group_admin, filters=SPRING))[MAY]
+    assert (may.visits, may.all_visits) == (120, 120)

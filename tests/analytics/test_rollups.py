@@ -18,6 +18,12 @@ from analytics.models import (
     DailyCareStats,
     DailyOrderStats,
     DailyStoreStats,
+    MonthlyAdvisorStats,
+    MonthlyCareStats,
+    MonthlyOrderStats,
+    MonthlyOrderTotals,
+    MonthlyStoreStats,
+    MonthlyVisitorStats,
     RetentionStats,
     RollupRun,
     SurveyResponse,
@@ -48,9 +54,12 @@ def at(day: datetime.date, hour: int = 10, minute: int = 0) -> datetime.datetime
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=TZ)
 
 
-def order(vehicle, opened, *, kind="maintenance", payer="customer", labor="0", parts="0", closed=True, voided=False):
+def order(
+    vehicle, opened, *, kind="maintenance", payer="customer", labor="0", parts="0", closed=True, voided=False, **extra
+):
     labor, parts = Decimal(labor), Decimal(parts)
     return RepairOrder.objects.create(
+        **extra,  # the order's advisor, technician
         dealership_id=vehicle.customer.dealership_id,
         customer=vehicle.customer,
         vehicle=vehicle,
@@ -582,13 +591,15 @@ def test_first_and_second_maintenance_return_rates_of_a_purchase_year(dealership
 
     rollups_run(day=d(2026, 6, 30))
 
-    rows = RetentionStats.objects.filter(dimension="maintenance").order_by("band")
-    got = [(r.band, r.model_id, r.cars, r.returned, r.returned_2, r.returned_3, r.as_of) for r in rows]
-    assert got == [
-        # 首保回厂率 of 2024: 2 of 3 cars; the second maintenance 1 of 3.
-        ("2024", passat.pk, 3, 2, 1, 0, d(2026, 6, 30)),
-        ("2025", passat.pk, 1, 0, 0, 0, d(2026, 6, 30)),
-    ]
+    # The store's rows, and the group's (one store: the same figures).
+    for store in (dealership, None):
+        rows = RetentionStats.objects.filter(dimension="maintenance", dealership=store).order_by("band")
+        got = [(r.band, r.model_id, r.cars, r.returned, r.returned_2, r.returned_3, r.as_of) for r in rows]
+        assert got == [
+            # 首保回厂率 of 2024: 2 of 3 cars; the second maintenance 1 of 3.
+            ("2024", passat.pk, 3, 2, 1, 0, d(2026, 6, 30)),
+            ("2025", passat.pk, 1, 0, 0, 0, d(2026, 6, 30)),
+        ]
 
 
 def test_cars_in_use_by_age_band_and_those_maintained_in_the_last_twelve_months(dealership, passat, tiguan):
@@ -606,7 +617,7 @@ def test_cars_in_use_by_age_band_and_those_maintained_in_the_last_twelve_months(
 
     rollups_run(day=as_of)
 
-    rows = RetentionStats.objects.filter(dimension="age")
+    rows = RetentionStats.objects.filter(dimension="age", dealership=dealership)
     got = sorted((r.band, r.model_id, r.cars, r.returned) for r in rows)
     assert got == [
         ("0-1", passat.pk, 2, 1),
@@ -623,10 +634,11 @@ def test_retention_is_rebuilt_by_the_first_run_of_a_day_only(dealership, passat)
     first = rollups_run()
     car(owner, passat, datetime.date(2024, 2, 1))
     again = rollups_run()
-    assert first.retention_rows == 2 and again.retention_rows == 0
-    assert RetentionStats.objects.get(dimension="age").cars == 1
+    # The store's age and maintenance rows, and the group's two.
+    assert first.retention_rows == 4 and again.retention_rows == 0
+    assert RetentionStats.objects.get(dimension="age", dealership=dealership).cars == 1
     rollups_run(full=True)
-    assert RetentionStats.objects.get(dimension="age").cars == 2
+    assert RetentionStats.objects.get(dimension="age", dealership=dealership).cars == 2
 
 
 # --- Incremental equals full --------------------------------------------------------------------
@@ -659,7 +671,20 @@ def test_the_incremental_runs_end_where_a_full_rebuild_does(dealership, advisor,
     )
     policy(loyal, "compulsory", D1, datetime.date(2027, 11, 2))
     rollups_run()
-    tables = [DailyOrderStats, DailyStoreStats, DailyCareStats, DailyAdvisorStats, RetentionStats]
+    # And the months summed from them (the tiers of the month are rebuilt once a day, not here).
+    tables = [
+        DailyOrderStats,
+        DailyStoreStats,
+        DailyCareStats,
+        DailyAdvisorStats,
+        RetentionStats,
+        MonthlyOrderStats,
+        MonthlyOrderTotals,
+        MonthlyStoreStats,
+        MonthlyCareStats,
+        MonthlyAdvisorStats,
+        MonthlyVisitorStats,
+    ]
     incremental = {model: table(model) for model in tables}
 
     rollups_run(full=True)

@@ -1,0 +1,3 @@
+"""The analytics API (v1): routes are registered below."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The care API (v1): routes are registered below."""
+
+urlpatterns = []

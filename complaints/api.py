@@ -1,0 +1,3 @@
+"""The complaints API (v1): routes are registered below."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The loyalty API (v1): routes are registered below."""
+
+urlpatterns = []
