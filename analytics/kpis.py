@@ -52,8 +52,8 @@ from analytics.rollups.figures import (
     counted_orders,
     had_maintenance,
     renewals_of,
+    touch_contacts,
 )
-from analytics.rollups.figures import _touch_contacts as touch_contacts
 from analytics.scores import nps_from_counts, share
 from care.models import CareTask, Channel, Contact
 from care.registry import spec_for

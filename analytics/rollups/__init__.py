@@ -129,9 +129,9 @@ RetentionStats (dealership, dimension, band, model; as_of = the run's day)
     ``maintenance``: cars sold here by purchase year (band "2024") whose first
     maintenance is due by as_of (the model's ``first_maintenance_months`` after
     the purchase); ``returned``: came back for the first maintenance (首保回厂);
-    ``returned_2``: for a second (a last maintenance after the first);
-    ``returned_3`` stays 0: a third maintenance needs a per-car count of
-    maintenance visits, which ``vehicles.Vehicle`` does not keep yet.
+    ``returned_2``: for a second (a last maintenance after the first, or two
+    maintenance visits here); ``returned_3``: for a third (three maintenance
+    visits here, ``Vehicle.maintenance_count``).
 """
 
 from analytics.rollups.run import RollupResult, rollups_run

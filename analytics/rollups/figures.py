@@ -247,7 +247,7 @@ def store_figures(ranges) -> list[Part]:
 CARE_KEYS = {**KEYS, "kind": "k_kind", "advisor_id": "k_advisor"}
 
 
-def _touch_contacts(**contact) -> Exists:
+def touch_contacts(**contact) -> Exists:
     through = Contact.tasks.through
     return Exists(
         through.objects.filter(caretask_id=OuterRef("pk"), **{f"contact__{k}": v for k, v in contact.items()})
@@ -269,9 +269,9 @@ def care_funnel(where_created: Q) -> list[Part]:
         .values(k_store=F("dealership_id"), k_day=F("created_on"), k_kind=F("kind"), k_advisor=F("assigned_to_id"))
         .annotate(
             f_generated=_count(),
-            f_contacted=_count(_touch_contacts()),
-            f_reached=_count(_touch_contacts(reached=True)),
-            f_booked=_count(Q(_touch_contacts(appointment__isnull=False)) | Q(outcome=CareTask.Outcome.BOOKED)),
+            f_contacted=_count(touch_contacts()),
+            f_reached=_count(touch_contacts(reached=True)),
+            f_booked=_count(Q(touch_contacts(appointment__isnull=False)) | Q(outcome=CareTask.Outcome.BOOKED)),
             f_arrived=_count(arrived()),
             f_revenue=_money(Sum("converted_repair_order__total_amount", filter=visit_revenue)),
         )
@@ -392,15 +392,23 @@ def age_band(as_of: datetime.date) -> Case:
 
 
 def had_maintenance(number: int) -> Q:
-    """The car came in for its ``number``-th maintenance (1 or 2), from the
-    car's stored dates: a first maintenance (recorded, or a last one, kept
-    nightly from the orders by ``service.services.vehicle_service_stats_refresh``),
-    and a last one later than the first. A third needs a per-car count of
-    maintenance visits the cars do not keep yet (see ``analytics.rollups``)."""
+    """The car came in for its ``number``-th maintenance (1, 2 or 3), from the car's
+    stored figures, kept nightly from the orders by
+    ``service.services.vehicle_service_stats_refresh``: its count of maintenance
+    visits here, and for the first two also a recorded first maintenance (one done
+    before the store's orders reach the CRM) with a last one later than it."""
     if number == 1:
-        return Q(first_maintenance_date__isnull=False) | Q(last_maintenance_date__isnull=False)
+        return (
+            Q(first_maintenance_date__isnull=False)
+            | Q(last_maintenance_date__isnull=False)
+            | Q(maintenance_count__gte=1)
+        )
     if number == 2:
-        return Q(first_maintenance_date__isnull=False, last_maintenance_date__gt=F("first_maintenance_date"))
+        return Q(first_maintenance_date__isnull=False, last_maintenance_date__gt=F("first_maintenance_date")) | Q(
+            maintenance_count__gte=2
+        )
+    if number == 3:
+        return Q(maintenance_count__gte=3)
     raise ValueError(f"The cars keep no figure for maintenance number {number}")
 
 
@@ -446,10 +454,15 @@ def retention_by_maintenance(as_of: datetime.date) -> Part:
             f_cars=_count(),
             f_returned=_count(had_maintenance(1)),
             f_returned_2=_count(had_maintenance(2)),
+            f_returned_3=_count(had_maintenance(3)),
         )
     )
-    # returned_3 stays 0 (the column's default) until the cars keep a maintenance count.
-    return rows, {"cars": "f_cars", "returned": "f_returned", "returned_2": "f_returned_2"}
+    return rows, {
+        "cars": "f_cars",
+        "returned": "f_returned",
+        "returned_2": "f_returned_2",
+        "returned_3": "f_returned_3",
+    }
 
 
 def conversion_window(day: datetime.date) -> tuple[datetime.date, datetime.date]:

@@ -567,13 +567,14 @@ def test_overdue_touches_are_a_snapshot_of_the_day_before_kept_by_later_runs(dea
 # --- RetentionStats -----------------------------------------------------------------------------
 
 
-def car(customer, model, purchased, *, first=None, last=None, sold_here=True, status="active") -> Vehicle:
+def car(customer, model, purchased, *, first=None, last=None, sold_here=True, status="active", visits=0) -> Vehicle:
     return VehicleFactory(
         customer=customer,
         model=model,
         purchase_date=purchased,
         first_maintenance_date=first,
         last_maintenance_date=last,
+        maintenance_count=visits,
         sold_here=sold_here,
         status=status,
     )
@@ -585,6 +586,8 @@ def test_first_and_second_maintenance_return_rates_of_a_purchase_year(dealership
     car(owner, passat, d(2024, 3, 15), first=d(2024, 9, 10), last=d(2025, 9, 1))  # first and second
     car(owner, passat, d(2024, 5, 1), last=d(2024, 11, 1))  # a first, kept by the nightly refresh
     car(owner, passat, d(2024, 6, 1))  # never came back
+    car(owner, passat, d(2024, 4, 1), last=d(2026, 4, 1), visits=3)  # three maintenance visits here
+    car(owner, passat, d(2024, 7, 1), last=d(2025, 7, 1), visits=2)  # two visits, no recorded first
     car(owner, passat, d(2024, 2, 1), sold_here=False, last=d(2024, 8, 1))  # bought elsewhere
     car(owner, passat, d(2025, 12, 31), status="sold")  # first maintenance due 2026-06-30: due
     car(owner, passat, d(2026, 1, 1))  # due 2026-07-01: not yet
@@ -596,8 +599,8 @@ def test_first_and_second_maintenance_return_rates_of_a_purchase_year(dealership
         rows = RetentionStats.objects.filter(dimension="maintenance", dealership=store).order_by("band")
         got = [(r.band, r.model_id, r.cars, r.returned, r.returned_2, r.returned_3, r.as_of) for r in rows]
         assert got == [
-            # 首保回厂率 of 2024: 2 of 3 cars; the second maintenance 1 of 3.
-            ("2024", passat.pk, 3, 2, 1, 0, d(2026, 6, 30)),
+            # 首保回厂率 of 2024: 4 of 5 cars; the second maintenance 3 of 5; the third 1 of 5.
+            ("2024", passat.pk, 5, 4, 3, 1, d(2026, 6, 30)),
             ("2025", passat.pk, 1, 0, 0, 0, d(2026, 6, 30)),
         ]
 
