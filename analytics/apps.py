@@ -7,7 +7,10 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from analytics import receivers
+        from analytics import (
+            privacy_receivers,  # noqa: F401  (customers' erasure hook)
+            receivers,
+        )
         from care import signals as care_signals
 
         # Care announces a call's survey answers; analytics records them (analytics sits above care).

@@ -15,6 +15,7 @@ class CareConfig(AppConfig):
 
     def ready(self) -> None:
         import care.kinds.appointment_no_show  # noqa: F401  (connects the appointment_arrived receiver)
+        from care import merge_receivers  # noqa: F401  (customers' merge and erasure hooks)
         from care.engine import receivers
         from care.panels import register_panels
         from complaints import signals as complaint_signals

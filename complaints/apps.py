@@ -14,6 +14,7 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        from complaints import privacy_receivers  # noqa: F401  (customers' erasure hooks)
         from complaints.panels import register_panels
 
         # The "open complaint" badge and past cases on the customer's page.

@@ -6,7 +6,7 @@ from crm.admin import ScopedAdmin
 from crm.fields import id_number_digest
 from crm.validators import normalize_id_number
 from customers.forms import CustomerAdminForm
-from customers.models import ConsentChange, Customer, TierChange, TierPolicy
+from customers.models import ConsentChange, Customer, CustomerMerge, PrivacyRequest, TierChange, TierPolicy
 from customers.selectors import customer_watch_text
 from customers.services import customer_tier_pin
 
@@ -146,6 +146,18 @@ class CustomerAdmin(ScopedAdmin):
                 customer=obj, tier=tier if pinned else None, reason=reason, by=request.user, day=timezone.localdate()
             )
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status in Customer.RecordStatus.values:
+            # A merged or erased record stays so: only the merge and erasure services set it.
+            fields.append("status")
+        return fields
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = Customer.Status.choices  # what staff may set by hand
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         candidate = normalize_id_number(search_term)
@@ -217,3 +229,76 @@ class TierPolicyAdmin(ScopedAdmin):
         if obj is not None and obj.dealership_id is None and not request.user.is_group_level:
             return False  # a store sets its own policy instead
         return super().has_change_permission(request, obj)
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ScopedAdmin):
+    """The merges of duplicate records: read only (a merge is made on the
+    duplicates page, through customers.merge.customer_merge)."""
+
+    list_display = ["at", "kept", "merged", "by", "dealership"]
+    list_select_related = ["kept", "merged", "by", "dealership"]
+    list_filter = ["dealership"]
+    search_fields = ["kept__name", "kept__phone", "merged__name", "merged__phone", "former__phone"]
+    search_help_text = _("Name or mobile of either record (the merged one's mobile as it was).")
+    readonly_fields = ["dealership", "kept", "merged", "by", "at", "moved", "left", "former", "filled"]
+    fields = readonly_fields
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(ScopedAdmin):
+    """The audit of personal data exports and erasures: read only."""
+
+    list_display = ["at", "kind", "format", "customer", "by", "ip", "dealership"]
+    list_select_related = ["customer", "by", "dealership"]
+    list_filter = ["kind", "dealership"]
+    search_fields = ["customer__name", "customer__phone"]
+    readonly_fields = ["dealership", "customer", "kind", "format", "by", "at", "ip", "detail"]
+    fields = readonly_fields
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MergeInline(admin.TabularInline):
+    """The merges a customer took part in as the kept record (the merged side in the next inline)."""
+
+    model = CustomerMerge
+    fk_name = "kept"
+    verbose_name = _("record merged into this one")
+    verbose_name_plural = _("records merged into this one")
+    extra = 0
+    can_delete = False
+    fields = ["at", "merged", "by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MergedIntoInline(MergeInline):
+    fk_name = "merged"
+    verbose_name = _("merged into")
+    verbose_name_plural = _("merged into")
+    fields = ["at", "kept", "by"]
+    readonly_fields = fields
+
+
+CustomerAdmin.inlines = [*CustomerAdmin.inlines, MergeInline, MergedIntoInline]

@@ -70,6 +70,16 @@ class Customer(models.Model):
         MOVED = "moved", _("Moved away")
         DECEASED = "deceased", _("Deceased")
 
+    class RecordStatus(models.TextChoices):
+        """The statuses of a record that no longer stands for a customer of its
+        own, set only by ``customers.merge.customer_merge`` (merged into another,
+        kept record) and ``customers.privacy.customer_erase`` (personal data erased
+        on the customer's request): never by a form or a call outcome, which offer
+        ``Status`` alone (care's outcome codes choose from ``Status.choices``)."""
+
+        MERGED = "merged", _("Merged into another record")
+        ERASED = "erased", _("Personal data erased")
+
     class WatchReason(models.TextChoices):
         """Why a customer is on the watch list (an early-warning call): the
         nightly tier recompute sets the first two, with their figures."""
@@ -152,7 +162,9 @@ class Customer(models.Model):
     # Tier down: from which tier to which.
     watch_from_tier = models.CharField(_("tier before"), max_length=1, choices=ValueTier.choices, blank=True)
     watch_to_tier = models.CharField(_("tier after"), max_length=1, choices=ValueTier.choices, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=[*Status.choices, *RecordStatus.choices], default=Status.ACTIVE
+    )
     # Observations gathered at contacts (seed 001 "观察信息").
     traits = models.TextField(_("traits"), blank=True)
     interests = models.TextField(_("interests"), blank=True)
@@ -233,6 +245,8 @@ class ConsentChange(models.Model):
         IMPORT = "import", _("Import")
         CUSTOMER = "customer", _("Customer (online)")
         API = "api", _("API")
+        MERGE = "merge", _("Duplicate records merged")
+        ERASURE = "erasure", _("Erasure request")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_changes"
@@ -341,6 +355,7 @@ class TierChange(models.Model):
         RECOMPUTE = "recompute", _("Nightly recompute")
         PINNED = "pinned", _("Pinned by a manager")
         UNPINNED = "unpinned", _("Pin removed")
+        MERGE = "merge", _("Duplicate records merged")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tier_changes"
@@ -419,3 +434,102 @@ class TierSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.customer_id}: {self.tier}/{self.churn_state}"
+
+
+class CustomerMerge(models.Model):
+    """Two records of one person in a store made one: the kept record took
+    every row that pointed at the merged one (customers.merge.customer_merge).
+    Traceable from both sides; the merged record stays, inactive, with
+    status "merged"."""
+
+    # The generic move leaves audit rows where they are: they say what happened to whom.
+    merge_moves_rows = False
+
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="+")
+    kept = models.ForeignKey(
+        Customer, verbose_name=_("kept record"), on_delete=models.PROTECT, related_name="merges_kept"
+    )
+    merged = models.ForeignKey(
+        Customer, verbose_name=_("merged record"), on_delete=models.PROTECT, related_name="merges_merged"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("merged by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(_("merged at"))
+    moved = models.JSONField(
+        _("rows moved"), default=dict, help_text=_("Rows moved to the kept record, per table and relation.")
+    )
+    left = models.JSONField(
+        _("rows left"),
+        default=dict,
+        help_text=_("Rows left on the merged record because the kept record already had one like them."),
+    )
+    former = models.JSONField(
+        _("merged record's identifiers"),
+        default=dict,
+        help_text=_("Name, mobile, masked ID number and its lookup hash of the merged record at the merge."),
+    )
+    filled = models.JSONField(
+        _("fields filled on the kept record"), default=dict, help_text=_("Empty fields of the kept record taken over.")
+    )
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["kept", "at"], name="customermerge_kept")]
+        constraints = [
+            # A record is merged away once; after that it is inactive and cannot be merged again.
+            models.UniqueConstraint(fields=["merged"], name="customer_merged_once"),
+            models.CheckConstraint(condition=~models.Q(kept=models.F("merged")), name="customer_merge_two_records"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.kept_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PrivacyRequest(models.Model):
+    """A customer's right exercised under PIPL (Art. 45 export, Art. 47 erasure):
+    who did it, for whom, what, when and from where (customers.privacy)."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Export of personal data")
+        ERASURE = "erasure", _("Erasure of personal data")
+
+    class Format(models.TextChoices):
+        JSON = "json", _("JSON file")
+        HTML = "html", _("Readable page")
+
+    merge_moves_rows = False
+
+    dealership = models.ForeignKey(Dealership, verbose_name=_("dealership"), on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="privacy_requests"
+    )
+    kind = models.CharField(_("request"), max_length=10, choices=Kind.choices)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("done by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.JSONField(_("what"), default=dict, blank=True, help_text=_("Rows exported or erased, per table."))
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["customer", "at"], name="privacyrequest_customer")]
+        constraints = [
+            # A customer's data is erased once (customers.privacy refuses a second time too).
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(kind="erasure"), name="privacy_erasure_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.customer_id} · {self.at:%Y-%m-%d %H:%M}"

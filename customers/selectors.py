@@ -38,7 +38,13 @@ def customer_search_q(q: str) -> Q:
 
 def customer_list(*, user, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
     filters = filters or CustomerFilters()
-    qs = scope_for_user(Customer.objects.all(), user).select_related("advisor", "dealership")
+    # A record merged into another or erased is no customer to list or find (its 360
+    # stays reachable by id, for the trace).
+    qs = (
+        scope_for_user(Customer.objects.all(), user)
+        .exclude(status__in=Customer.RecordStatus.values)
+        .select_related("advisor", "dealership")
+    )
     if filters.q:
         # The plate/VIN join can repeat a customer with several cars: filter by id.
         matching = Customer.objects.filter(customer_search_q(filters.q)).values("pk")

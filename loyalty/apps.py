@@ -14,6 +14,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Membership club")
 
     def ready(self) -> None:
+        from loyalty import merge_receivers  # noqa: F401  (customers' merge hook)
         from loyalty.hooks import register_hooks
         from loyalty.panels import register_panels
 
