@@ -256,9 +256,8 @@ def weekly_digest_figures(*, dealerships: list[Dealership], today: datetime.date
 def digest_recipients() -> list[User]:
     """Active store managers (of an active store) who have an e-mail address."""
     return list(
-        User.objects.filter(
-            role=User.Role.MANAGER, is_active=True, dealership__isnull=False, dealership__is_active=True
-        )
+        User.objects.people()
+        .filter(role=User.Role.MANAGER, is_active=True, dealership__isnull=False, dealership__is_active=True)
         .exclude(email="")
         .select_related("dealership")
         .order_by("dealership_id", "pk")

@@ -1,15 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.calendar import calendar_gaps
 from crm.forms import HolidayYearForm
-from crm.models import Dealership, Holiday, HolidayYear, Notification, User
-from crm.services import holiday_year_set
+from crm.models import ApiToken, Dealership, Holiday, HolidayYear, IdempotencyRecord, Notification, User
+from crm.services import api_token_issue, api_token_revoke, holiday_year_set
 from crm.tenancy import scope_for_user
 
 admin.site.site_header = _("Dealer CRM administration")
@@ -198,6 +201,13 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
             fields += ["is_superuser", "user_permissions", "groups"]
         return fields
 
+    def has_change_permission(self, request, obj=None):
+        # An API token's account keeps the store and role it was issued with:
+        # the token is revoked and a new one issued instead.
+        if obj is not None and ApiToken.objects.filter(user_id=obj.pk).exists():
+            return False
+        return super().has_change_permission(request, obj)
+
 
 @admin.register(HolidayYear)
 class HolidayYearAdmin(GroupWideAdmin):
@@ -271,3 +281,194 @@ class NotificationAdmin(ViewOnly, ScopedAdmin):
     search_fields = ["title", "user__username", "user__last_name", "user__first_name"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ViewOnly, ScopedAdmin):
+    """The stored answers to POSTs sent with an Idempotency-Key, to look up when
+    an integration asks why a retry got the first answer again (or a 409)."""
+
+    list_display = ["created_at", "user", "method", "path", "key", "status_code"]
+    list_filter = ["method", "status_code"]
+    list_select_related = ["user"]
+    search_fields = ["key", "path", "user__username"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["user", "key", "method", "path", "body_sha256", "status_code", "response", "created_at"]
+    show_full_result_count = False
+
+
+class ApiTokenIssueForm(forms.Form):
+    """The admin's "issue a token" form; ``api_token_issue`` checks it again."""
+
+    name = forms.CharField(label=_("integration"), max_length=100, help_text=_('Who calls with it, e.g. "DMS sync".'))
+    dealership = forms.ModelChoiceField(
+        label=_("dealership"),
+        queryset=Dealership.objects.none(),
+        required=False,
+        empty_label=_("— every dealership (group-wide) —"),
+        help_text=_("The token sees this store's data only, like a manager of the store."),
+    )
+    can_write = forms.BooleanField(
+        label=_("can write"), required=False, help_text=_("Unticked: the token can only read.")
+    )
+    expires_at = forms.DateTimeField(
+        label=_("expires at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Empty: never expires."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["dealership"]
+        field.queryset = scope_for_user(Dealership.objects.filter(is_active=True), user)
+        if not user.is_group_level:
+            # A store's administrator issues tokens of the store only.
+            field.required = True
+            field.empty_label = None
+            field.initial = user.dealership_id
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put a service's refusal on the field it names, else on the form."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    self.add_error(field if field in self.fields else None, message)
+        else:
+            for message in error.messages:
+                self.add_error(None, message)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ScopedAdmin):
+    """Per-integration API tokens: issued with "add" (the key is shown once,
+    on the page after), revoked with the list's action; nothing else changes
+    a token, and its key's hash is never shown."""
+
+    list_display = [
+        "name",
+        "prefix",
+        "scope",
+        "access",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["can_write", ("revoked_at", admin.EmptyFieldListFilter), "dealership"]
+    list_select_related = ["dealership", "created_by"]
+    search_fields = ["name", "prefix"]
+    fields = [
+        "name",
+        "prefix",
+        "dealership",
+        "can_write",
+        "expires_at",
+        "last_used_at",
+        "user",
+        "created_by",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description=_("dealership"), ordering="dealership__code")
+    def scope(self, obj: ApiToken) -> str:
+        return str(obj.dealership) if obj.dealership_id else _("every dealership")
+
+    @admin.display(description=_("access"), ordering="can_write")
+    def access(self, obj: ApiToken) -> str:
+        return _("read and write") if obj.can_write else _("read only")
+
+    def has_change_permission(self, request, obj=None):
+        # Shown read-only; only the revoke action changes a token.
+        return False
+
+    def has_add_permission(self, request):
+        return _is_admin(request.user)
+
+    def has_revoke_permission(self, request):
+        return _is_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoked, not deleted: the list keeps who had access and until when.
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        done = refused = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("dealership"):
+            try:
+                api_token_revoke(token=token, by=request.user)
+            except PermissionDenied:
+                refused += 1
+            else:
+                done += 1
+        if done:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d token revoked: its next request is refused.",
+                    "%(count)d tokens revoked: their next requests are refused.",
+                    done,
+                )
+                % {"count": done},
+            )
+        if refused:
+            messages.error(
+                request,
+                ngettext(
+                    "%(count)d token is not yours to revoke.", "%(count)d tokens are not yours to revoke.", refused
+                )
+                % {"count": refused},
+            )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Issue a token through ``api_token_issue``; the page after shows the
+        raw key once (it is not stored, not even in the session)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiTokenIssueForm(request.POST or None, user=request.user)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    token, key = api_token_issue(
+                        name=form.cleaned_data["name"],
+                        dealership=form.cleaned_data["dealership"],
+                        can_write=form.cleaned_data["can_write"],
+                        expires_at=form.cleaned_data["expires_at"],
+                        by=request.user,
+                    )
+                except ValidationError as error:
+                    form.add_service_errors(error)
+                except PermissionDenied as error:
+                    form.add_error(None, str(error))
+                else:
+                    self.log_addition(request, token, [{"added": {}}])
+                    response = TemplateResponse(
+                        request,
+                        "crm/admin_apitoken_issued.html",
+                        {
+                            **self.admin_site.each_context(request),
+                            "opts": self.model._meta,
+                            "title": _("API token issued"),
+                            "token": token,
+                            "key": key,
+                            "change_url": reverse("admin:crm_apitoken_change", args=[token.pk]),
+                        },
+                    )
+                    # The key must not stay in any cache on the way.
+                    response["Cache-Control"] = "no-store"
+                    return response
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": _("Issue an API token"),
+        }
+        return TemplateResponse(request, "crm/admin_apitoken_issue.html", context, status=status)

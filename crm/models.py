@@ -2,6 +2,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as AuthUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -63,11 +64,25 @@ class Dealership(models.Model):
         return self.name
 
 
+class UserQuerySet(models.QuerySet):
+    def people(self) -> "UserQuerySet":
+        """The staff who work in the stores: not the accounts API tokens act as
+        (``ApiToken.user``), which must never be picked as a case's handler, a
+        touch's caller or a digest's reader."""
+        return self.filter(api_token__isnull=True)
+
+
+class UserManager(AuthUserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     class Role(models.TextChoices):
         ADVISOR = "advisor", _("Service advisor")
         MANAGER = "manager", _("Manager")
         ADMIN = "admin", _("Administrator")
+
+    objects = UserManager()
 
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.ADVISOR)
     dealership = models.ForeignKey(
@@ -200,3 +215,109 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ApiToken(models.Model):
+    """A key one integration (a DMS sync, a carmaker portal …) calls the API with.
+
+    The raw key is shown once when it is issued (crm.services.api_token_issue)
+    and only its SHA-256 is kept; the short prefix recognises it in lists.
+    Requests act as ``user``, a service account the issue service creates:
+    a manager of the token's store, or a group-level administrator for a
+    group-wide token, so that crm.tenancy scopes its reads like a person's.
+    """
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(_("integration"), max_length=100, help_text=_('Who calls with it, e.g. "DMS sync".'))
+    dealership = models.ForeignKey(
+        Dealership,
+        verbose_name=_("dealership"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        help_text=_("Empty for a group-wide token, which sees every dealership."),
+    )
+    can_write = models.BooleanField(_("can write"), default=False, help_text=_("Unticked: the token can only read."))
+    prefix = models.CharField(_("key prefix"), max_length=PREFIX_LENGTH, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acts as"),
+        on_delete=models.PROTECT,
+        related_name="api_token",
+        editable=False,
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, help_text=_("Empty: never expires."))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    dealership_path = "dealership"
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class IdempotencyRecord(models.Model):
+    """The answer to one POST sent with an ``Idempotency-Key`` header (crm.idempotency).
+
+    A retry with the same key and body gets the stored response again; the
+    same key with another body is a conflict. ``status_code`` stays empty
+    while the first request is still being handled.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=100)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=300)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(
+        _("status code"), null=True, blank=True, help_text=_("Empty while the first request is in progress.")
+    )
+    response = models.JSONField(_("response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    dealership_path = "user__dealership"
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

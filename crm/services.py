@@ -1,17 +1,21 @@
 """Writes of the crm app. The holiday calendar's rules live here, once, for
-the admin's year form and the load_holidays command alike."""
+the admin's year form and the load_holidays command alike; and the API
+tokens' issue and revocation, for the admin and any later page."""
 
 import datetime
+import hashlib
+import secrets
+import string
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.calendar import DayRange
-from crm.models import Holiday, HolidayYear, User
+from crm.models import ApiToken, Dealership, Holiday, HolidayYear, User
 
 # The longest official holiday so far is ten days (Spring Festival 2020,
 # extended); a longer range is a typing error, not a holiday.
@@ -122,3 +126,108 @@ def holiday_year_set(
             defaults={"source": source, "release": release, "loaded_at": timezone.now(), "loaded_by": by},
         )
     return record
+
+
+# --- API tokens ----------------------------------------------------------------
+
+API_KEY_LENGTH = 40
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def api_key_hash(key: str) -> str:
+    """What is stored of a key, and what a request's key is looked up by."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _can_manage_tokens(by: User, dealership: Dealership | None) -> bool:
+    """Administrators issue and revoke tokens: a store's administrator for the
+    store's own tokens, a group-level administrator for every token."""
+    if not by.is_active or not (by.is_superuser or by.role == User.Role.ADMIN):
+        return False
+    if by.is_group_level:
+        return True
+    return dealership is not None and dealership.pk == by.dealership_id
+
+
+def _new_key() -> str:
+    """A random key whose prefix is unused (a clash is about one in 10^14)."""
+    while True:
+        key = "".join(secrets.choice(_KEY_ALPHABET) for _i in range(API_KEY_LENGTH))
+        prefix = key[: ApiToken.PREFIX_LENGTH]
+        if (
+            not ApiToken.objects.filter(prefix=prefix).exists()
+            and not User.objects.filter(username=f"api-{prefix}").exists()
+        ):
+            return key
+
+
+def api_token_issue(
+    *,
+    name: str,
+    dealership: Dealership | None,
+    can_write: bool,
+    by: User,
+    expires_at: datetime.datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a token for one integration; returns it with its raw key, which
+    is shown once and never stored (only its SHA-256 is).
+
+    The requests of the token act as a service account created here: a
+    manager of ``dealership``, or a group-level administrator when
+    ``dealership`` is None; its password is unusable, so it never logs in to
+    pages, and it is not staff, so it never enters the admin.
+    """
+    if not _can_manage_tokens(by, dealership):
+        raise PermissionDenied(_("Only an administrator of the store issues its API tokens."))
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Name the integration the token is for.")]
+    elif len(name) > ApiToken._meta.get_field("name").max_length:
+        errors["name"] = [_("The name is longer than 100 characters.")]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [_("The expiry is in the past: give a later time, or none.")]
+    if dealership is not None and not dealership.is_active:
+        errors["dealership"] = [_("This store is closed: it gets no new tokens.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        key = _new_key()
+        prefix = key[: ApiToken.PREFIX_LENGTH]
+        user = User(
+            username=f"api-{prefix}",
+            first_name=name[: User._meta.get_field("first_name").max_length],
+            role=User.Role.MANAGER if dealership is not None else User.Role.ADMIN,
+            dealership=dealership,
+            is_staff=False,
+            is_superuser=False,
+        )
+        user.set_unusable_password()
+        user.save()
+        token = ApiToken.objects.create(
+            name=name,
+            dealership=dealership,
+            can_write=can_write,
+            prefix=prefix,
+            key_hash=api_key_hash(key),
+            user=user,
+            expires_at=expires_at,
+            created_by=by,
+        )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, by: User) -> ApiToken:
+    """Revoke a token for good: its next request is a 401. Its service account
+    is deactivated too, so nothing else can act as it. Revoking twice keeps
+    the first revocation's time and author."""
+    if not _can_manage_tokens(by, token.dealership):
+        raise PermissionDenied(_("Only an administrator of the store revokes its API tokens."))
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.revoked_by = by
+            token.save(update_fields=["revoked_at", "revoked_by"])
+        User.objects.filter(pk=token.user_id, is_active=True).update(is_active=False)
+    return token

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm import views
+from crm.api_root import ApiRootView
 
 # Apps are included by dotted path: crm is the lowest layer and never imports them.
 urlpatterns = [
@@ -22,8 +23,10 @@ urlpatterns = [
     path("complaints/", include("complaints.urls")),
     path("c/", include("complaints.public_urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("imports/", include("imports.urls")),
     path("analytics/", include("analytics.urls")),
     path("s/", include("analytics.public_urls")),
+    path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("customers.api")),
     path("api/v1/", include("vehicles.api")),
     path("api/v1/", include("service.api")),

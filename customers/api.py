@@ -1,11 +1,21 @@
+import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, routers, serializers, viewsets
 
-from crm.api import DealershipFromUserMixin, ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin
-from crm.models import User
+from crm.api import (
+    DealershipFromUserMixin,
+    ScopedPrimaryKeyRelatedField,
+    ScopedQuerysetMixin,
+    UpsertMixin,
+    scoped_choices,
+    service_errors_as_400,
+)
+from crm.models import Dealership, User
 from crm.validators import normalize_id_number, normalize_mobile, validate_id_number
-from customers.models import Customer
+from customers.models import ConsentChange, Customer
 from customers.selectors import customer_search_q
+from customers.services import customer_create, customer_update, customer_upsert_by_mobile
 
 
 class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
@@ -47,7 +57,7 @@ class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
 
     def to_internal_value(self, data):
         # Normalize what people type before the model validators judge it.
-        if hasattr(data, "copy"):
+        if isinstance(data, dict):  # anything else is refused by the serializer as "not an object"
             data = data.copy()
             if isinstance(data.get("phone"), str):
                 data["phone"] = normalize_mobile(data["phone"])
@@ -57,6 +67,8 @@ class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         dealership = self.validate_dealership_choice(attrs)
+        if self.instance is not None and dealership.pk != self.instance.dealership_id:
+            raise serializers.ValidationError({"dealership": _("A customer cannot move to another dealership.")})
         advisor = attrs.get("advisor")
         if advisor is not None and advisor.dealership_id not in (None, dealership.pk):
             raise serializers.ValidationError({"advisor": _("The advisor works at another dealership.")})
@@ -68,22 +80,97 @@ class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
             )
         return attrs
 
+    @staticmethod
+    def _fields(validated_data: dict) -> dict:
+        fields = dict(validated_data)
+        fields.pop("dealership", None)
+        if "source" in fields:
+            fields["customer_source"] = fields.pop("source")
+        return fields
 
+    def create(self, validated_data: dict) -> Customer:
+        with service_errors_as_400():
+            return customer_create(
+                dealership=validated_data["dealership"],
+                by=self.context["request"].user,
+                source=ConsentChange.Source.API,
+                **self._fields(validated_data),
+            )
+
+    def update(self, instance: Customer, validated_data: dict) -> Customer:
+        with service_errors_as_400():
+            return customer_update(
+                customer=instance,
+                by=self.context["request"].user,
+                source=ConsentChange.Source.API,
+                **self._fields(validated_data),
+            )
+
+    def upsert(self, validated_data: dict) -> tuple[Customer, bool]:
+        fields = self._fields(validated_data)
+        with service_errors_as_400():
+            return customer_upsert_by_mobile(
+                dealership=validated_data["dealership"],
+                phone=fields.pop("phone"),
+                by=self.context["request"].user,
+                source=ConsentChange.Source.API,
+                **fields,
+            )
+
+
+class CustomerFilter(django_filters.FilterSet):
+    dealership = django_filters.ModelChoiceFilter(queryset=scoped_choices(Dealership))
+    advisor = django_filters.ModelChoiceFilter(queryset=scoped_choices(User))
+    value_tier = django_filters.MultipleChoiceFilter(choices=Customer.ValueTier.choices)
+    churn_state = django_filters.MultipleChoiceFilter(choices=Customer.ChurnState.choices)
+    last_visit_date = django_filters.DateFromToRangeFilter()
+    created = django_filters.DateFromToRangeFilter(field_name="created_at")
+    birthday = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "dealership",
+            "advisor",
+            "value_tier",
+            "churn_state",
+            "gender",
+            "occupation",
+            "city",
+            "status",
+            "source",
+            "marketing_consent",
+            "last_visit_date",
+            "created",
+            "birthday",
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("q", str, description=_("Search in names, mobiles, plates and VINs."))]
+    )
+)
 class CustomerViewSet(
     ScopedQuerysetMixin,
+    UpsertMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Customers of the user's dealership. ``?q=`` searches name, mobile, plate and VIN."""
+    """Customers of the user's dealership. ``?q=`` searches name, mobile, plate
+    and VIN. ``POST upsert/`` creates or updates the store's customer with the
+    given mobile (201 created, 200 updated). A change of ``marketing_consent``
+    is recorded as a consent change from the API."""
 
-    queryset = Customer.objects.select_related("dealership", "advisor").order_by("pk")
+    queryset = Customer.objects.select_related("dealership", "advisor")
     serializer_class = CustomerSerializer
-    filterset_fields = ["value_tier", "churn_state", "advisor", "dealership", "gender", "occupation", "city"]
-    ordering_fields = ["name", "last_visit_date", "value_tier", "pk"]
-    search_fields = []
+    filterset_class = CustomerFilter
+    ordering_fields = ["name", "value_tier", "created_at", "pk"]
+    ordering = ["-pk"]
+    extra_query_params = ["q"]
 
     def get_queryset(self):
         qs = super().get_queryset()

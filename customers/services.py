@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Dealership
+from crm.validators import normalize_id_number, normalize_mobile
 from customers.models import ChurnEvent, ConsentChange, Customer, TierChange
 
 
@@ -130,3 +131,135 @@ def customer_for_mobile_or_prospect(
         customer.full_clean()
         customer.save()
     return customer, True
+
+
+# --- Writes from the API and from imports ----------------------------------------------
+
+# What the API and imports may set on a customer. Tier, churn state, the
+# watch list and the last visit are worked out by the nightly jobs; consent
+# goes through ``customer_consent_set``; ``customer_source`` is the
+# customer's own ``source`` field (how they came to the store), named apart
+# from the write's ``source``.
+CUSTOMER_WRITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "phone",
+        "id_number",
+        "gender",
+        "occupation",
+        "employer",
+        "education",
+        "income_band",
+        "hobbies",
+        "province",
+        "city",
+        "district",
+        "address",
+        "preferred_channel",
+        "birthday",
+        "lunar_birthday_month",
+        "lunar_birthday_day",
+        "lunar_birthday_leap",
+        "email",
+        "marketing_consent",
+        "customer_source",
+        "advisor",
+        "status",
+        "notes",
+    }
+)
+
+
+def _customer_fields(fields: dict) -> tuple[dict, bool | None]:
+    """The model's attribute values for ``fields`` (normalised identifiers,
+    ``customer_source`` as ``source``), and the consent asked for (None: not given)."""
+    unknown = set(fields) - CUSTOMER_WRITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Customers cannot be given {', '.join(sorted(unknown))} here.")
+    values = dict(fields)
+    consent = values.pop("marketing_consent", None)
+    if "customer_source" in values:
+        values["source"] = values.pop("customer_source")
+    if isinstance(values.get("phone"), str):
+        values["phone"] = normalize_mobile(values["phone"])
+    if isinstance(values.get("id_number"), str):
+        values["id_number"] = normalize_id_number(values["id_number"])
+    return values, (None if consent is None else bool(consent))
+
+
+def _consent_source(source: str) -> str:
+    if source not in ConsentChange.Source.values:
+        raise ValueError(f"Unknown consent source {source!r}.")
+    return source
+
+
+def customer_create(*, dealership: Dealership, by, source: str, **fields) -> Customer:
+    """A new customer of ``dealership``. ``source`` says where the write comes
+    from (a ``ConsentChange.Source``: ``api``, ``import`` …): marketing consent
+    given at creation is put on record with it. Mobile and ID number are
+    normalised (``+86 139 …`` → ``139…``), then every field is validated:
+    a ValidationError names each bad field and nothing is saved."""
+    _consent_source(source)
+    values, consent = _customer_fields(fields)
+    customer = Customer(dealership=dealership, **values)
+    customer.full_clean()
+    with transaction.atomic():
+        customer.save()
+        if consent:
+            customer_consent_set(
+                customers=Customer.objects.filter(pk=customer.pk),
+                granted=True,
+                source=source,
+                at=timezone.now(),
+                by=by,
+            )
+            customer.refresh_from_db(fields=["marketing_consent", "marketing_consent_at"])
+    return customer
+
+
+def customer_update(*, customer: Customer, by, source: str, **changes) -> Customer:
+    """Change a customer's fields (those of ``CUSTOMER_WRITABLE_FIELDS``); a
+    change of marketing consent goes through ``customer_consent_set``, which
+    records it with ``source``. Validated as ``customer_create``; the row is
+    locked, so two writers do not overwrite each other's half. Returns the
+    customer as saved (a fresh instance)."""
+    _consent_source(source)
+    values, consent = _customer_fields(changes)
+    with transaction.atomic():
+        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        for name, value in values.items():
+            setattr(current, name, value)
+        # Only what changes is judged: a legacy value elsewhere on the row does not block an edit.
+        current.full_clean(exclude=[f.name for f in Customer._meta.fields if f.name not in values])
+        if values:
+            # The lookup hash follows the ID number (crm.fields.KeyedHashField.pre_save).
+            hashed = ["id_number_hash"] if "id_number" in values else []
+            current.save(update_fields=[*values, *hashed, "updated_at"])
+        if consent is not None and consent != current.marketing_consent:
+            customer_consent_set(
+                customers=Customer.objects.filter(pk=current.pk),
+                granted=consent,
+                source=source,
+                at=timezone.now(),
+                by=by,
+            )
+            current.refresh_from_db(fields=["marketing_consent", "marketing_consent_at"])
+    return current
+
+
+def customer_upsert_by_mobile(
+    *, dealership: Dealership, phone: str, by, source: str, **fields
+) -> tuple[Customer, bool]:
+    """The store's customer with this mobile updated, or a new one created;
+    returns it and whether it is new. The mobile is matched as stored
+    (normalised), only within ``dealership``; of several, an active one
+    first, then the oldest (as ``customer_for_mobile_or_prospect``). The
+    store's row is locked, so two syncs of one new mobile make one customer."""
+    phone = normalize_mobile(phone)
+    with transaction.atomic():
+        list(Dealership.objects.select_for_update().filter(pk=dealership.pk).values_list("pk", flat=True))
+        matches = list(Customer.objects.filter(dealership=dealership, phone=phone).order_by("pk")[:20])
+        if matches:
+            active = [c for c in matches if c.status == Customer.Status.ACTIVE]
+            return customer_update(customer=(active or matches)[0], by=by, source=source, phone=phone, **fields), False
+        return customer_create(dealership=dealership, by=by, source=source, phone=phone, **fields), True

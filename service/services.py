@@ -26,6 +26,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.models import Dealership
 from crm.sql import DaysBetween
 from customers.services import customer_visit_recorded
 from service.models import Appointment, InsurancePolicy, RepairLine, RepairOrder, Technician, VehicleStatsWatermark
@@ -141,6 +142,124 @@ def repair_order_close(*, repair_order: RepairOrder, closed_at: datetime.datetim
     return repair_order
 
 
+# --- Repair orders from the API and the DMS ------------------------------------------
+
+# What a repair order line is given (``repair_line_add``'s arguments).
+REPAIR_LINE_FIELDS = frozenset(
+    {"description", "line_type", "amount", "status", "quoted_amount", "part_number", "quantity"}
+)
+# What changes on a known order (upsert from the DMS). The car, the opening
+# and its odometer reading are the order's identity and history: not changed.
+REPAIR_ORDER_UPDATABLE_FIELDS = frozenset({"kind", "payer", "work_done", "advisor", "technician"})
+
+
+def repair_order_create(
+    *,
+    vehicle: Vehicle,
+    number: str,
+    kind: str,
+    opened_at: datetime.datetime,
+    mileage: int,
+    by,
+    lines: list[dict] = (),
+    closed_at: datetime.datetime | None = None,
+    **fields,
+) -> RepairOrder:
+    """An order with its lines in one transaction (``repair_order_open``, then
+    ``repair_line_add`` per line, then ``repair_order_close`` when
+    ``closed_at`` is given). A bad line is a ValidationError under
+    ``lines`` with its position; nothing is saved then."""
+    with transaction.atomic():
+        order = repair_order_open(
+            vehicle=vehicle, number=number, kind=kind, opened_at=opened_at, mileage=mileage, **fields
+        )
+        _lines_add(order, lines)
+        if closed_at is not None:
+            order = repair_order_close(repair_order=order, closed_at=closed_at)
+    return order
+
+
+def _lines_add(order: RepairOrder, lines) -> None:
+    for position, line in enumerate(lines):
+        unknown = set(line) - REPAIR_LINE_FIELDS
+        if unknown:
+            raise TypeError(f"Repair lines cannot be given {', '.join(sorted(unknown))}.")
+        try:
+            repair_line_add(repair_order=order, **line)
+        except ValidationError as exc:
+            reasons = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            raise ValidationError(
+                {
+                    "lines": [
+                        _("Line %(n)s: %(reasons)s")
+                        % {
+                            "n": position + 1,
+                            "reasons": "; ".join(
+                                f"{field}: {' '.join(messages)}" for field, messages in reasons.items()
+                            ),
+                        }
+                    ]
+                }
+            ) from exc
+
+
+def repair_order_update(
+    *, repair_order: RepairOrder, by, lines: list[dict] | None = None, closed_at=None, **changes
+) -> RepairOrder:
+    """Change a known order (a DMS sending it again): the fields of
+    ``REPAIR_ORDER_UPDATABLE_FIELDS``; ``lines``, when given, replace the
+    order's lines; a closed order (or one closed now with ``closed_at``) has
+    its amounts summed again from its lines (``repair_order_close``).
+    The car, opening time and mileage cannot change: a different value is a
+    ValidationError."""
+    fixed = {"vehicle", "opened_at", "mileage", "number", "dealership"} & set(changes)
+    for name in fixed:
+        value = changes.pop(name)
+        current_value = getattr(repair_order, name)
+        if value != current_value:
+            raise ValidationError(
+                {name: _("A repair order's car, number, opening time and mileage cannot change.")},
+                code="repair_order_fixed",
+            )
+    unknown = set(changes) - REPAIR_ORDER_UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Repair orders cannot be given {', '.join(sorted(unknown))} here.")
+    technician = changes.get("technician")
+    if technician is not None and technician.dealership_id != repair_order.dealership_id:
+        raise ValidationError(
+            {"technician": _("Choose a technician of the order's own dealership.")}, code="technician_other_store"
+        )
+    with transaction.atomic():
+        order = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
+        for name, value in changes.items():
+            setattr(order, name, value)
+        if changes:
+            order.full_clean(exclude=["dealership", "vehicle", "customer", "advisor", "technician"])
+            order.save(update_fields=[*changes, "updated_at"])
+        if lines is not None:
+            order.lines.all().delete()
+            _lines_add(order, lines)
+        closing = closed_at if closed_at is not None else order.closed_at
+        if closing is not None and (lines is not None or closed_at is not None):
+            order = repair_order_close(repair_order=order, closed_at=closing)
+    return order
+
+
+def repair_order_upsert(*, dealership, number: str, by, **fields) -> tuple[RepairOrder, bool]:
+    """The store's order with this number updated (``repair_order_update``) or
+    created (``repair_order_create``); returns it and whether it is new. The
+    store's row is locked, so that two syncs of one new order make one."""
+    with transaction.atomic():
+        list(Dealership.objects.select_for_update().filter(pk=dealership.pk).values_list("pk", flat=True))
+        existing = RepairOrder.objects.filter(dealership=dealership, number=number).first()
+        if existing is None:
+            vehicle = fields.get("vehicle")
+            if vehicle is not None and vehicle.customer.dealership_id != dealership.pk:
+                raise ValidationError({"vehicle": _("Choose a car of the order's own dealership.")})
+            return repair_order_create(number=number, by=by, **fields), True
+        return repair_order_update(repair_order=existing, by=by, **fields), False
+
+
 # --- Appointments -------------------------------------------------------------------
 
 # Appointments that can still turn into the day's visit. A no-show counts: a
@@ -155,28 +274,139 @@ LINKABLE_STATUSES = [
 ARRIVABLE_STATUSES = [Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.NO_SHOW]
 
 
-def appointment_mark_arrived(*, appointment: Appointment, by, now: datetime.datetime) -> Appointment:
-    """The customer is at the front desk: the appointment is arrived, at ``now``
-    unless an arrival was already recorded.
+# The one map of an appointment's moves (``appointment_transition``). The
+# nightly no-show mark and the bulk linking of DMS orders write the same moves
+# set-based (``appointments_mark_no_shows``, ``_link``).
+APPOINTMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    Appointment.Status.BOOKED: frozenset(
+        {
+            Appointment.Status.CONFIRMED,
+            Appointment.Status.ARRIVED,
+            Appointment.Status.NO_SHOW,
+            Appointment.Status.CANCELLED,
+        }
+    ),
+    Appointment.Status.CONFIRMED: frozenset(
+        {Appointment.Status.ARRIVED, Appointment.Status.NO_SHOW, Appointment.Status.CANCELLED}
+    ),
+    # A customer who comes late is still the customer of that slot.
+    Appointment.Status.NO_SHOW: frozenset({Appointment.Status.ARRIVED, Appointment.Status.CANCELLED}),
+    Appointment.Status.ARRIVED: frozenset(),
+    Appointment.Status.CANCELLED: frozenset(),
+}
 
-    Arriving twice changes nothing; a cancelled appointment cannot arrive.
-    ``appointment_arrived`` receivers (care closes the no-show call) run inside
-    the transaction, so the arrival and its consequences commit together."""
+
+def appointment_transition(
+    *, appointment: Appointment, to: str, by, now: datetime.datetime | None = None
+) -> Appointment:
+    """Move an appointment to status ``to``, as ``APPOINTMENT_TRANSITIONS``
+    allows; the same status again changes nothing. Arriving records
+    ``arrived_at`` (``now`` unless one was recorded) and sends
+    ``appointment_arrived`` inside the transaction, so the arrival and its
+    consequences (care closes the no-show call) commit together. A move the
+    map does not allow is a ValidationError with the reason."""
+    if to not in APPOINTMENT_TRANSITIONS:
+        raise ValidationError({"status": _("Unknown appointment status.")}, code="appointment_status_unknown")
+    now = now or timezone.now()
     with transaction.atomic():
         # The row lock orders two clicks (two tabs, a double click) one after the other.
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if current.status != Appointment.Status.ARRIVED:
-            if current.status not in ARRIVABLE_STATUSES:
-                raise ValidationError(
-                    _("A cancelled appointment cannot be marked arrived."), code="appointment_not_arrivable"
-                )
-            current.status = Appointment.Status.ARRIVED
-            current.arrived_at = current.arrived_at or now
-            # Two known-good values: no full_clean, whose foreign key checks cost a query each.
-            current.save(update_fields=["status", "arrived_at"])
-            appointment_arrived.send(sender=Appointment, appointment_ids=[current.pk], by=by, now=now)
+        if current.status != to:
+            if to not in APPOINTMENT_TRANSITIONS[current.status]:
+                if to == Appointment.Status.ARRIVED:
+                    message = _("A cancelled appointment cannot be marked arrived.")
+                else:
+                    message = _("An appointment that is “%(from)s” cannot become “%(to)s”.") % {
+                        "from": current.get_status_display(),
+                        "to": Appointment.Status(to).label,
+                    }
+                raise ValidationError({"status": message}, code="appointment_transition_refused")
+            current.status = to
+            fields = ["status"]
+            if to == Appointment.Status.ARRIVED:
+                current.arrived_at = current.arrived_at or now
+                fields.append("arrived_at")
+            # Known-good values: no full_clean, whose foreign key checks cost a query each.
+            current.save(update_fields=fields)
+            if to == Appointment.Status.ARRIVED:
+                appointment_arrived.send(sender=Appointment, appointment_ids=[current.pk], by=by, now=now)
     appointment.status, appointment.arrived_at = current.status, current.arrived_at
     return appointment
+
+
+def appointment_mark_arrived(*, appointment: Appointment, by, now: datetime.datetime) -> Appointment:
+    """The customer is at the front desk: the appointment is arrived, at ``now``
+    unless an arrival was already recorded (``appointment_transition``).
+    Arriving twice changes nothing; a cancelled appointment cannot arrive."""
+    return appointment_transition(appointment=appointment, to=Appointment.Status.ARRIVED, by=by, now=now)
+
+
+def _appointment_errors(*, customer, vehicle, advisor) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if vehicle is not None and vehicle.customer_id != customer.pk:
+        errors["vehicle"] = [_("Choose a car of this customer.")]
+    if advisor is not None and advisor.dealership_id not in (None, customer.dealership_id):
+        errors["advisor"] = [_("The advisor works at another dealership.")]
+    return errors
+
+
+def appointment_book(
+    *,
+    customer,
+    scheduled_at: datetime.datetime,
+    by,
+    vehicle: Vehicle | None = None,
+    advisor=None,
+    kind: str = RepairOrder.Kind.MAINTENANCE,
+    notes: str = "",
+) -> Appointment:
+    """Book a visit for ``customer`` at their store: booked, for ``vehicle``
+    (one of theirs) or no particular car, with ``advisor`` of the store.
+    A bad value is a ValidationError with a reason per field."""
+    errors = _appointment_errors(customer=customer, vehicle=vehicle, advisor=advisor)
+    if errors:
+        raise ValidationError(errors)
+    appointment = Appointment(
+        dealership_id=customer.dealership_id,
+        customer=customer,
+        vehicle=vehicle,
+        advisor=advisor,
+        scheduled_at=scheduled_at,
+        kind=kind,
+        notes=(notes or "").strip(),
+    )
+    appointment.full_clean(exclude=["dealership", "customer", "vehicle", "advisor", "repair_order"])
+    with transaction.atomic():
+        appointment.save()
+    return appointment
+
+
+# What changes on an appointment besides its status (which moves only through
+# ``appointment_transition``).
+APPOINTMENT_WRITABLE_FIELDS = frozenset({"scheduled_at", "vehicle", "advisor", "kind", "notes"})
+
+
+def appointment_update(*, appointment: Appointment, by, **changes) -> Appointment:
+    """Move an appointment to another slot, car, advisor or purpose. Only a
+    booked or confirmed appointment changes; returns it as saved."""
+    unknown = set(changes) - APPOINTMENT_WRITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Appointments cannot be given {', '.join(sorted(unknown))} here.")
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().select_related("customer").get(pk=appointment.pk)
+        if changes and current.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
+            raise ValidationError(
+                {"status": _("Only a booked or confirmed appointment can be changed.")}, code="appointment_closed"
+            )
+        for name, value in changes.items():
+            setattr(current, name, value)
+        errors = _appointment_errors(customer=current.customer, vehicle=current.vehicle, advisor=current.advisor)
+        if errors:
+            raise ValidationError(errors)
+        current.full_clean(exclude=["dealership", "customer", "vehicle", "advisor", "repair_order"])
+        if changes:
+            current.save(update_fields=list(changes))
+    return current
 
 
 def appointments_mark_no_shows(*, now: datetime.datetime) -> int:

@@ -1,12 +1,20 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
+import django_filters
+from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, routers, serializers, viewsets
 
-from crm.api import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin
-from crm.tenancy import get_for_user_or_404
+from crm.api import (
+    ScopedPrimaryKeyRelatedField,
+    ScopedQuerysetMixin,
+    UpsertMixin,
+    scoped_choices,
+    service_errors_as_400,
+)
+from crm.models import Dealership
+from crm.tenancy import get_for_user_or_404, scope_for_user
 from crm.validators import normalize_plate, normalize_vin
 from customers.models import Customer
 from vehicles.models import MileageReading, Vehicle, VehicleModel
-from vehicles.services import mileage_record, vehicle_create
+from vehicles.services import mileage_record, vehicle_create, vehicle_update, vehicle_upsert_by_vin
 
 
 class VehicleModelSerializer(serializers.ModelSerializer):
@@ -55,7 +63,7 @@ class VehicleSerializer(serializers.ModelSerializer):
         read_only_fields = ["current_mileage_date"]
 
     def to_internal_value(self, data):
-        if hasattr(data, "copy"):
+        if isinstance(data, dict):  # anything else is refused by the serializer as "not an object"
             data = data.copy()
             if isinstance(data.get("vin"), str):
                 data["vin"] = normalize_vin(data["vin"])
@@ -63,57 +71,138 @@ class VehicleSerializer(serializers.ModelSerializer):
                 data["plate_number"] = normalize_plate(data["plate_number"])
         return super().to_internal_value(data)
 
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is not None:
+            # A car's identity and owner stay; a sale to another owner is not an edit.
+            for name in ("vin", "customer"):
+                if name in attrs and attrs[name] != getattr(self.instance, name):
+                    raise serializers.ValidationError({name: _("A car's VIN and owner cannot change here.")})
+        return attrs
+
     def create(self, validated_data: dict) -> Vehicle:
-        return vehicle_create(**validated_data)
+        with service_errors_as_400():
+            return vehicle_create(**validated_data, by=self.context["request"].user)
+
+    def update(self, instance: Vehicle, validated_data: dict) -> Vehicle:
+        changes = {k: v for k, v in validated_data.items() if k not in ("vin", "customer")}
+        with service_errors_as_400():
+            return vehicle_update(
+                vehicle=instance, by=self.context["request"].user, source=MileageReading.Source.API, **changes
+            )
+
+    def upsert(self, validated_data: dict) -> tuple[Vehicle, bool]:
+        fields = dict(validated_data)
+        with service_errors_as_400():
+            return vehicle_upsert_by_vin(
+                vin=fields.pop("vin"),
+                customer=fields.pop("customer"),
+                by=self.context["request"].user,
+                source=MileageReading.Source.API,
+                **fields,
+            )
 
 
 class MileageReadingSerializer(serializers.ModelSerializer):
     class Meta:
         model = MileageReading
         fields = ["id", "read_on", "mileage", "source"]
+        # Readings sent through the API are the API's.
+        read_only_fields = ["source"]
+
+    def create(self, validated_data: dict) -> MileageReading:
+        with service_errors_as_400():
+            return mileage_record(vehicle=self.context["vehicle"], source=MileageReading.Source.API, **validated_data)
+
+
+class VehicleFilter(django_filters.FilterSet):
+    dealership = django_filters.ModelChoiceFilter(
+        field_name="customer__dealership", queryset=scoped_choices(Dealership)
+    )
+    customer = django_filters.ModelChoiceFilter(queryset=scoped_choices(Customer))
+    purchase_date = django_filters.DateFromToRangeFilter()
+    warranty_end_date = django_filters.DateFromToRangeFilter()
+    insurance_expiry_date = django_filters.DateFromToRangeFilter()
+    inspection_due_date = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Vehicle
+        fields = [
+            "dealership",
+            "customer",
+            "model",
+            "usage",
+            "status",
+            "plate_number",
+            "vin",
+            "sold_here",
+            "purchase_date",
+            "warranty_end_date",
+            "insurance_expiry_date",
+            "inspection_due_date",
+        ]
 
 
 class VehicleModelViewSet(viewsets.ReadOnlyModelViewSet):
     """The group's model catalogue (shared by every dealership)."""
 
-    queryset = VehicleModel.objects.order_by("brand", "name")
+    queryset = VehicleModel.objects.all()
     serializer_class = VehicleModelSerializer
+    filterset_fields = ["brand", "vehicle_class", "energy", "is_active"]
+    ordering_fields = ["brand", "name", "pk"]
+    ordering = ["brand", "pk"]
 
 
 class VehicleViewSet(
     ScopedQuerysetMixin,
+    UpsertMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Vehicle.objects.select_related("model", "customer").order_by("pk")
+    """Cars of the user's dealership. A new ``current_mileage`` is an odometer
+    reading of today (``vehicles.services.mileage_record``): a value below an
+    earlier reading is a 400 with the reason and changes nothing. ``POST
+    upsert/`` creates or updates the car with the given VIN (201 / 200)."""
+
+    queryset = Vehicle.objects.select_related("model", "customer")
     serializer_class = VehicleSerializer
-    filterset_fields = ["customer", "model", "usage", "status", "plate_number", "vin"]
-    ordering_fields = ["purchase_date", "current_mileage", "pk"]
+    filterset_class = VehicleFilter
+    ordering_fields = ["purchase_date", "current_mileage", "created_at", "pk"]
+    ordering = ["-pk"]
+
+    def upsert_instance(self, data) -> Vehicle | None:
+        vin = data.get("vin")
+        if not isinstance(vin, str):
+            return None
+        return scope_for_user(Vehicle.objects.all(), self.request.user).filter(vin=normalize_vin(vin)).first()
 
 
 class MileageReadingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Readings of one car: ``/vehicles/<id>/readings/``. A reading below an
-    earlier one is refused with a 400."""
+    earlier one (or above a later one) is refused with a 400 and its reason."""
 
     serializer_class = MileageReadingSerializer
     queryset = MileageReading.objects.none()  # for the schema; requests use get_queryset
+    ordering_fields = ["read_on", "pk"]
+    ordering = ["read_on", "pk"]
 
     def get_vehicle(self) -> Vehicle:
-        return get_for_user_or_404(Vehicle.objects.all(), self.request.user, pk=self.kwargs["vehicle_pk"])
+        if not hasattr(self, "_vehicle"):
+            self._vehicle = get_for_user_or_404(Vehicle.objects.all(), self.request.user, pk=self.kwargs["vehicle_pk"])
+        return self._vehicle
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return self.get_vehicle().mileage_readings.order_by("read_on", "mileage")
+        return MileageReading.objects.filter(vehicle=self.get_vehicle())
 
-    def perform_create(self, serializer) -> None:
-        try:
-            serializer.instance = mileage_record(vehicle=self.get_vehicle(), **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and "vehicle_pk" in self.kwargs:
+            context["vehicle"] = self.get_vehicle()
+        return context
 
 
 router = routers.SimpleRouter()

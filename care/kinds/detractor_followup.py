@@ -30,9 +30,11 @@ def followup_occasion(response_id: int) -> str:
 
 def store_manager():
     """The first active manager of the touch's store, by id (deterministic), or NULL."""
-    managers = User.objects.filter(
-        dealership_id=OuterRef("dealership_id"), role=User.Role.MANAGER, is_active=True
-    ).order_by("pk")
+    managers = (
+        User.objects.people()
+        .filter(dealership_id=OuterRef("dealership_id"), role=User.Role.MANAGER, is_active=True)
+        .order_by("pk")
+    )
     return Subquery(managers.values("pk")[:1], output_field=BigIntegerField())
 
 

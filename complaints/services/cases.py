@@ -201,7 +201,10 @@ def _notify(users, case: Complaint, title: str) -> None:
 def store_manager(dealership_id: int) -> User | None:
     """The store's manager: the first active one (the store's own, not group level)."""
     return (
-        User.objects.filter(dealership_id=dealership_id, role=User.Role.MANAGER, is_active=True).order_by("pk").first()
+        User.objects.people()
+        .filter(dealership_id=dealership_id, role=User.Role.MANAGER, is_active=True)
+        .order_by("pk")
+        .first()
     )
 
 

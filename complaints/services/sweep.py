@@ -120,9 +120,9 @@ def _notify_managers(breached: list[dict], label, now) -> int:
     and one e-mail per manager with their cases (two queries and one batch)."""
     stores = {row["dealership_id"] for row in breached}
     managers = list(
-        User.objects.filter(dealership_id__in=stores, role=User.Role.MANAGER, is_active=True).only(
-            "pk", "email", "dealership_id"
-        )
+        User.objects.people()
+        .filter(dealership_id__in=stores, role=User.Role.MANAGER, is_active=True)
+        .only("pk", "email", "dealership_id")
     )
     by_store: dict[int, list[User]] = {}
     for manager in managers:

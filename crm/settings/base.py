@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "care",
     "complaints",
     "loyalty",
+    "imports",
     "analytics",
     "demo",
 ]
@@ -167,17 +168,32 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Integrations send a per-integration token (crm.api_auth); people use the
+    # browsable API with their session. The token class comes first: it
+    # answers a bad key with a 401 and a "WWW-Authenticate: Bearer".
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "crm.api_auth.ApiTokenWritePermission",
+        # Last: it turns on Idempotency-Key for POSTs once every check passed (crm/idempotency.py).
+        "crm.idempotency.IdempotencyKey",
+    ],
+    # Rates: CRM_API_TOKEN_RATE and CRM_API_ANON_RATE below.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm.api_auth.ApiTokenRateThrottle",
+        "crm.api_auth.ApiAnonRateThrottle",
+    ],
+    # Strict: an unknown query parameter, filter value or ordering is a 400 (crm/api.py).
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm.api.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "crm.api.StrictOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Cursor pages of 50, ``page_size`` up to 200.
+    "DEFAULT_PAGINATION_CLASS": "crm.api.CursorPage",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -190,14 +206,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Every POST documents the Idempotency-Key header.
+        "crm.idempotency.schema_document_header",
+    ],
     # Two choice sets share the field name "kind": each gets its own enum name.
     "ENUM_NAME_OVERRIDES": {
         "RepairOrderKindEnum": "service.models.RepairOrder.Kind",
         "InsurancePolicyKindEnum": "service.models.InsurancePolicy.Kind",
+        # Choice sets of the higher apps' APIs that share a field name (channel, kind, status).
+        "CustomerChannelEnum": "customers.models.Customer.Channel",
+        "ContactChannelEnum": "care.models.Contact.Channel",
+        "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "ComplaintStatusEnum": "complaints.models.Complaint.Status",
+        "SurveyChannelEnum": "analytics.models.Survey.Channel",
+        "SurveyKindEnum": "analytics.models.Survey.Kind",
+        "CampaignKindEnum": "analytics.models.Campaign.Kind",
     },
 }
 
 # --- Project knobs (CRM_*) ------------------------------------------------------
+# API requests per token, and per client address without a session or a token
+# (failed token attempts count there too): "<number>/<sec|min|hour|day>".
+CRM_API_TOKEN_RATE = env("CRM_API_TOKEN_RATE", default="600/min")
+CRM_API_ANON_RATE = env("CRM_API_ANON_RATE", default="60/min")
 # Key for national ID numbers at rest (a Fernet key, or any passphrase, which
 # is stretched into one) and for their keyed lookup hash.
 CRM_FIELD_ENCRYPTION_KEY = env("CRM_FIELD_ENCRYPTION_KEY", default="")

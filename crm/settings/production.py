@@ -24,3 +24,8 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# The KPI pages' figures change only when the nightly rollups run: their rendered
+# figures are kept per run, filters, language and scope (analytics.kpi_views), so
+# a manager's page is built once a night, not on every request. 0 turns it off.
+CRM_KPI_CACHE_SECONDS = env.int("CRM_KPI_CACHE_SECONDS", default=6 * 60 * 60)

@@ -25,6 +25,9 @@ def test_every_admin_page_renders_for_the_group_admin(client, group_admin, vehic
     generated = {
         "crm.Holiday",
         "crm.Notification",
+        "crm.IdempotencyRecord",
+        "customers.CustomerMerge",
+        "customers.PrivacyRequest",
         "care.CareTask",
         "care.Outbox",
         "care.WeatherAlert",
