@@ -1,8 +1,20 @@
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from tests.crm.factories import DealershipFactory, GroupAdminFactory, ManagerFactory, UserFactory
 from tests.customers.factories import CustomerFactory
 from tests.vehicles.factories import VehicleFactory
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request with another
+    Accept-Language (the API tests ask in English) leaves its language active
+    in the thread, and the next test would read translated names in it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
