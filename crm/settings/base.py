@@ -129,6 +129,9 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded files (the DMS imports): customers' data, never served as static
+# files; kept on the server's disk (a volume in docker-compose).
+MEDIA_ROOT = Path(env("CRM_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
