@@ -735,10 +735,13 @@ def _funnel_table(
         rows=[row(line) for line in lines],
         cell_links=[links(line) for line in lines],
         footer=[_("Total"), *row(total)[1:]],
-        note=_(
-            "The touches generated in the period, and how many were contacted, reached the customer, booked a "
-            "visit and arrived (a closed repair order), each as % of the touches generated; the revenue of the "
-            "visits they brought."
+        note=(
+            _(
+                # xgettext:no-python-format
+                "The touches generated in the period, and how many were contacted, reached the customer, booked a "
+                "visit and arrived (a closed repair order), each as % of the touches generated; the revenue of the "
+                "visits they brought."
+            )
         ),
     )
 
@@ -872,12 +875,15 @@ def advisor_sections(*, user, filters: KpiFilters, drill: Drill) -> list[Section
             ]
             for line in lines
         ],
-        note=_(
-            "Reached: calls that reached the customer, % of the calls made. Booked: calls ending in a booking, % of "
-            "the calls that reached the customer. Arrived: their booked touches whose customer came in, % of the "
-            "booked touches. Revenue: the visits their touches brought. CSAT: their customers' answers that were "
-            "4 or 5, % of the answers (1–5), and their average. Overdue: their touches past due at the end of the "
-            "period's last day."
+        note=(
+            _(
+                # xgettext:no-python-format
+                "Reached: calls that reached the customer, % of the calls made. Booked: calls ending in a booking, "
+                "% of the calls that reached the customer. Arrived: their booked touches whose customer came in, "
+                "% of the booked touches. Revenue: the visits their touches brought. CSAT: their customers' answers "
+                "that were 4 or 5, % of the answers (1–5), and their average. Overdue: their touches past due at the "
+                "end of the period's last day."
+            )
         ),
     )
     labels = [line.label for line in lines]
