@@ -95,8 +95,8 @@ class ComplaintOpenSerializer(serializers.Serializer):
     vehicle = ScopedPrimaryKeyRelatedField(queryset=Vehicle.objects.all(), required=False, allow_null=True)
     repair_order = ScopedPrimaryKeyRelatedField(queryset=RepairOrder.objects.all(), required=False, allow_null=True)
     received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    handler = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
-    staff_involved = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    handler = ScopedPrimaryKeyRelatedField(queryset=User.objects.people(), required=False, allow_null=True)
+    staff_involved = ScopedPrimaryKeyRelatedField(queryset=User.objects.people(), required=False, allow_null=True)
     carmaker_reference = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict) -> dict:

@@ -19,7 +19,7 @@ from customers.services import customer_create, customer_update, customer_upsert
 
 
 class CustomerSerializer(DealershipFromUserMixin, serializers.ModelSerializer):
-    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.people(), required=False, allow_null=True)
     id_number = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=18, validators=[validate_id_number]
     )

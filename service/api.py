@@ -46,7 +46,7 @@ class RepairOrderSerializer(serializers.ModelSerializer):
     the ``close`` action), the store and customer come from the car."""
 
     vehicle = ScopedPrimaryKeyRelatedField(queryset=Vehicle.objects.select_related("customer"))
-    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.people(), required=False, allow_null=True)
     technician = TechnicianSerializer(read_only=True)
     technician_id = ScopedPrimaryKeyRelatedField(
         source="technician", queryset=Technician.objects.all(), required=False, allow_null=True, write_only=True
@@ -189,7 +189,7 @@ class RepairOrderViewSet(
 class AppointmentSerializer(serializers.ModelSerializer):
     customer = ScopedPrimaryKeyRelatedField(queryset=Customer.objects.all())
     vehicle = ScopedPrimaryKeyRelatedField(queryset=Vehicle.objects.all(), required=False, allow_null=True)
-    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    advisor = ScopedPrimaryKeyRelatedField(queryset=User.objects.people(), required=False, allow_null=True)
 
     class Meta:
         model = Appointment

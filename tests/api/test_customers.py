@@ -3,6 +3,7 @@ changes on record with source "api", upsert by mobile within the store."""
 
 import datetime
 
+from crm.services import api_token_issue
 from customers.models import ConsentChange, Customer
 from tests.api.conftest import get, patch, post
 from tests.customers.factories import CustomerFactory
@@ -104,3 +105,14 @@ def test_a_legacy_bad_value_elsewhere_does_not_block_an_edit(api, customer):
     assert response.status_code == 200, response.content
     customer.refresh_from_db()
     assert (customer.city, customer.id_number) == ("苏州", "310101199001011235")
+
+
+def test_an_api_tokens_account_cannot_be_made_a_customers_advisor(api, advisor, group_admin, customer, dealership):
+    token, _key = api_token_issue(name="DMS sync", dealership=dealership, can_write=True, by=group_admin)
+    response = patch(api, f"{URL}{customer.pk}/", {"advisor": token.user.pk})
+    assert response.status_code == 400, response.content
+    assert "advisor" in response.json()
+    customer.refresh_from_db()
+    assert customer.advisor_id != token.user.pk
+    # A person of the store still can be.
+    assert patch(api, f"{URL}{customer.pk}/", {"advisor": advisor.pk}).status_code == 200
