@@ -314,7 +314,9 @@ def test_only_two_customers_of_one_store_merge(client, group_admin, customer, ot
     foreign = CustomerFactory(dealership=other_dealership, phone=customer.phone)
     VehicleFactory(customer=foreign)
     client.force_login(group_admin)
-    response = client.post(reverse("customers:merge"), {"kept": customer.pk, "merged": foreign.pk})
+    response = client.post(
+        reverse("customers:merge"), {"kept": customer.pk, "merged": foreign.pk}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert "same store" in response.content.decode()
     assert Vehicle.objects.filter(customer=foreign).count() == 1
@@ -342,9 +344,10 @@ def test_the_merge_is_traceable_from_both_customer_pages_and_the_admin(client, m
     merged = CustomerFactory(dealership=dealership, phone=customer.phone)
     record = customer_merge(kept=customer, merged=merged, by=manager)
     client.force_login(manager)
-    kept_page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    kept_page = client.get(reverse("customers:detail", args=[customer.pk]), **english).content.decode()
     assert f"customer #{merged.pk} merged into this record" in kept_page
-    merged_page = client.get(reverse("customers:detail", args=[merged.pk])).content.decode()
+    merged_page = client.get(reverse("customers:detail", args=[merged.pk]), **english).content.decode()
     assert f"merged into customer #{customer.pk}" in merged_page
     assert site.is_registered(CustomerMerge)
     admin = client.get(reverse("admin:customers_customermerge_change", args=[record.pk]))
